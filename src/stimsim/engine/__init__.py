@@ -1,0 +1,1 @@
+"""The simulation engine: parameters, programs, waveforms, metrics, battery. numpy only."""
