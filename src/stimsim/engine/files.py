@@ -202,10 +202,10 @@ def _program(raw: Any, prefix: str, index: int, problems: list[str]) -> Program 
     if not isinstance(raw, dict):
         problems.append(f"{prefix}: must be an object")
         return None
-    start = len(problems)
     for key in raw:
         if key not in _PROGRAM_KEYS:
             problems.append(f"{prefix}.{key}: unknown key")
+    start = len(problems)  # unknown keys are reported but do not stop the other checks
     for key in _REQUIRED:
         if key not in raw:
             problems.append(f"{prefix}.{key}: missing (required)")
