@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except UsageError as exc:
-        print(f"stimsim {args.command}: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"stimsim {args.command}: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

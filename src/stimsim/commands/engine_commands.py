@@ -24,9 +24,6 @@ from . import UsageError
 #: The most samples one ``simulate`` run produces (16 bytes each in memory).
 MAX_SAMPLES = 50_000_000
 
-_SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "simulate",

@@ -12,7 +12,7 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -254,10 +254,8 @@ def _program(raw: Any, prefix: str, index: int, problems: list[str]) -> Program 
     limits = _limits(raw.get("limits", {}), mode, f"{prefix}.limits", problems)
     if len(problems) > start or electrodes is None or limits is None:
         return None
-    kwargs = {canonical_field(k): v for k, v in values.items()}
-    return Program(
-        mode=mode, electrodes=electrodes, recharge=recharge, limits=limits, name=name, slot=slot, **kwargs
-    )
+    base = Program(mode, 0, 0, 0, electrodes, recharge=recharge, limits=limits, name=name, slot=slot)
+    return replace(base, **{canonical_field(k): v for k, v in values.items()})
 
 
 def _electrodes(raw: Any, where: str, problems: list[str]) -> Electrodes | None:
@@ -367,10 +365,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
 

@@ -12,10 +12,10 @@ percent); program files use friendlier units (mA, s) and convert through ``file_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Stimulation mode of a program."""
 
     TONIC = "tonic"
@@ -27,7 +27,7 @@ class Mode(str, Enum):
         return self.value.upper()
 
 
-class Recharge(str, Enum):
+class Recharge(StrEnum):
     """How the charge of the cathodic phase is recovered."""
 
     ACTIVE = "active"

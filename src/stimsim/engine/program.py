@@ -126,7 +126,8 @@ class Limits:
 
     def get(self, limit_key: str) -> int | None:
         """Value by program-file limit key (``amplitude_max_ma`` ...)."""
-        return getattr(self, _LIMIT_ATTR[limit_key])
+        value: int | None = getattr(self, _LIMIT_ATTR[limit_key])
+        return value
 
     def amp_range(self, mode: Mode) -> tuple[int, int]:
         """The patient's allowed amplitude range in uA (defaults: the mode's range)."""
