@@ -12,7 +12,7 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from .program import (
     Problem,
     Program,
     ValidationError,
-    canonical_field,
     check_program,
 )
 
@@ -254,8 +253,16 @@ def _program(raw: Any, prefix: str, index: int, problems: list[str]) -> Program 
     limits = _limits(raw.get("limits", {}), mode, f"{prefix}.limits", problems)
     if len(problems) > start or electrodes is None or limits is None:
         return None
-    base = Program(mode, 0, 0, 0, electrodes, recharge=recharge, limits=limits, name=name, slot=slot)
-    return replace(base, **{canonical_field(k): v for k, v in values.items()})
+    def num(key: str) -> int:
+        return values.get(key) or 0
+
+    return Program(
+        mode, num("amplitude_ma"), num("pulse_width_us"), num("rate_hz"), electrodes,
+        interphase_us=num("interphase_us"), recharge=recharge,
+        burst_pulses=values.get("burst_pulses"), intraburst_rate_hz=values.get("intraburst_rate_hz"),
+        cycle_on_ms=num("cycle_on_s"), cycle_off_ms=num("cycle_off_s"), ramp_ms=num("ramp_s"),
+        limits=limits, name=name, slot=slot,
+    )
 
 
 def _electrodes(raw: Any, where: str, problems: list[str]) -> Electrodes | None:
