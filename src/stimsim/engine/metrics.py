@@ -201,19 +201,18 @@ def currents(program: Program, amplitude_ma: float, z_ohm: float) -> Currents:
     long-run mean current is zero), so it is twice the cathodic charge rate either way.
 
     Passive rms without cycling is exact (``closure_energy_ma2s``). With cycling it takes
-    the one approximation of this module: every running pulse is given the steady-state
-    recharge energy per pulse scaled by its f^2, ignoring the first closures of each on
-    interval while the capacitor builds up (it starts each on interval discharged: every
-    off interval lasts >= 1 s >> tau), the lag of the capacitor behind a rising ramp, and
-    the longer final discharge into the off interval. Per on interval these misplace at
-    most about ``(2*rho + rho*(1 + rho)) / (1 - rho)^2`` closure units of energy (unit:
-    a closure from a pulse's own charge alone, ``i0^2*tau/2``) against
-    ``n*(1 + rho)/(1 - rho)`` for n full closures, so the relative error of the
-    recharge part of i_rms^2 is below ``3*rho / ((1 - rho^2) * n)`` (~ 1.5*tau/(n*Tc) when
-    Tc << tau), rho = exp(-Tc/tau) and n the closures per on interval. Example: 50 Hz
-    tonic into 524 ohm (tau = 5.2 ms) with 1 s on: rho = 0.02, n = 50, error < 0.15 %.
-    It is always an overestimate of the build-up and ramp terms (tested against an exact
-    per-pulse recursion).
+    this module's one approximation: every running pulse is given the steady-state
+    recharge energy per pulse scaled by its f^2. That ignores the capacitor's build-up over
+    the first closures of each on interval (it starts each on interval discharged: an off
+    interval lasts >= 1 s, many tau), its lag behind a rising ramp, the longer last
+    discharge into the off interval, and bursts cut by an on-interval edge. With
+    rho = exp(-Tc/tau), n the closures (pulses; bursts) per on interval and n2 their sum
+    of f^2 (a burst's divided by its N), the relative error of the recharge part of
+    i_rms^2 is about ``2*rho/((1 - rho^2)*n)`` without ramp and at most
+    ``(4*rho/(1 - rho) + 3/4)/n2`` in general (in practice an overestimate). Examples:
+    50 Hz tonic into 524 ohm (tau = 5.2 ms), 1 s on: rho = 0.02, error 0.1 %; a corner
+    case, 1200 Hz into 4 kohm, 1 s on: about 4 %. Tests check it against an exact
+    per-pulse recursion.
     """
     sums = pulse_sums(program)
     pw_s = program.pulse_width_us / _US_PER_S
