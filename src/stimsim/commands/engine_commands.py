@@ -86,8 +86,19 @@ def load_slot(path: str, slot: int | None) -> tuple[Program, DeviceModel]:
         raise UsageError(f"{path}: {exc.args[0]}") from None
 
 
-def _print_json(data: dict[str, Any]) -> None:
-    json.dump(data, sys.stdout, indent=2, allow_nan=False)
+def _tidy(value: Any) -> Any:
+    """Round floats to 12 significant digits: far below any figure's meaning, and no 2.3754999999999997."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
+
+
+def _print_json(data: Any) -> None:
+    json.dump(_tidy(data), sys.stdout, indent=2, allow_nan=False)
     sys.stdout.write("\n")
 
 
@@ -150,7 +161,7 @@ def _write_atomic(out: Path, times: np.ndarray, current: np.ndarray) -> None:
 
 
 def _write_csv_rows(fh: Any, times: np.ndarray, current: np.ndarray, chunk: int = 200_000) -> None:
-    # repr-exact floats (17 significant digits) so a reader gets the very samples back.
+    # 15 significant digits: every figure to double precision, without binary noise (1e-05, not 1.0000000000000001e-05).
     for start in range(0, times.size, chunk):
         block = np.column_stack((times[start : start + chunk], current[start : start + chunk]))
-        np.savetxt(fh, block, delimiter=",", fmt="%.17g")
+        np.savetxt(fh, block, delimiter=",", fmt="%.15g")
