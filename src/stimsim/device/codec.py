@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 MAX_REQUEST = 320  #: bytes before EOL a device accepts
 MAX_REPLY = 512  #: bytes before EOL a host accepts
 MAX_VALUE = 64
-MAX_KEY = 16
+MAX_KEY = 20  #: the grammar says 16, but the protocol's own IMPEDANCE_DEFAULT has 17
 SEQ_MAX = 65535
 
 _NAME_RE = re.compile(r"^[A-Z0-9_]{1,16}$")
+_KEY_RE = re.compile(rf"^[A-Z0-9_]{{1,{MAX_KEY}}}$")
 _VALUE_RE = re.compile(r"^[A-Za-z0-9.\-+:,_]{1,64}$")
 _SEQ_RE = re.compile(r"^#([0-9]{1,5})$")
 _CRC_RE = re.compile(r"^\*([0-9A-Fa-f]{4})$")
@@ -202,7 +203,7 @@ def _parse_args(tokens: Sequence[str], seq: int | None) -> tuple[ArgPair, ...]:
         key, eq, value = tok.partition("=")
         if eq:
             key = key.upper()
-            if not _NAME_RE.match(key):
+            if not _KEY_RE.match(key):
                 raise CodecError("BAD_SYNTAX", f"'{key}' is not a key", seq)
             if not _VALUE_RE.match(value):
                 raise CodecError("BAD_SYNTAX", f"value of {key} is empty, too long or has a bad character", seq,
@@ -227,10 +228,11 @@ def parse_request(line: bytes, limit: int = MAX_REQUEST) -> Request:
     verb = tokens[0].upper()
     if not _NAME_RE.match(verb):
         raise CodecError("BAD_SYNTAX", f"'{tokens[0][:20]}' is not a verb", seq)
+    # BAD_SYNTAX is reported before BAD_CRC (protocol error order), so arguments first.
+    args = _parse_args(tokens[1:], seq)
     if crc is not None and _crc_fast(signed) != crc:
         raise CodecError("BAD_CRC", f"CRC {crc:04X} does not match {_crc_fast(signed):04X}", seq,
                          [(None, verb)])
-    args = _parse_args(tokens[1:], seq)
     return Request(args=args, verb=verb, seq=seq, has_crc=crc is not None, body=bytes(line))
 
 
@@ -268,6 +270,10 @@ def parse_incoming(line: bytes, limit: int = MAX_REPLY) -> Reply | Event:
     raise CodecError("BAD_SYNTAX", f"'{head[:20]}' starts no reply or event", seq)
 
 
+#: The name the interface contract uses for ``parse_incoming``.
+parse_reply = parse_incoming
+
+
 # --- incremental reading -------------------------------------------------------------
 
 
@@ -283,12 +289,15 @@ class LineReader:
 
     ``feed`` returns complete lines (without CR LF / LF) and an ``Overlong`` marker for
     every line that ran past ``limit`` (its rest is discarded up to the next LF). Blank
-    lines are dropped. Garbage and partial lines never raise.
+    lines (empty or spaces only) are dropped. Garbage and partial lines never raise. A CR
+    at the end of a chunk is held as a flag, not in the buffer, until the next byte shows
+    whether it was the EOL's, so a line of exactly ``limit`` bytes survives any split.
     """
 
     def __init__(self, limit: int = MAX_REQUEST) -> None:
         self.limit = limit
         self._buf = bytearray()
+        self._cr = False  # the last byte seen was a CR, not yet in the buffer
         self._skipping = 0  # >0 while discarding an overlong line; counts its bytes
 
     def feed(self, data: bytes) -> list[bytes | Overlong]:
@@ -297,31 +306,31 @@ class LineReader:
         n = len(data)
         while start < n:
             nl = data.find(b"\n", start)
-            chunk = data[start:] if nl < 0 else data[start:nl]
+            end = n if nl < 0 else nl
+            chunk = data[start:end]
+            if self._cr:
+                chunk = b"\r" + chunk
+                self._cr = False
+            if chunk.endswith(b"\r"):
+                chunk = chunk[:-1]
+                self._cr = nl < 0  # at a LF the CR belongs to the EOL and is dropped
             if self._skipping:
                 self._skipping += len(chunk)
-                if nl >= 0:
-                    out.append(Overlong(self._skipping))
-                    self._skipping = 0
+            elif len(self._buf) + len(chunk) > self.limit:
+                self._skipping = len(self._buf) + len(chunk)
+                self._buf.clear()
             else:
                 self._buf += chunk
-                # A CR just before the LF is part of the EOL, not of the line.
-                effective = len(self._buf) - (1 if nl >= 0 and self._buf.endswith(b"\r") else 0)
-                if effective > self.limit:
-                    self._skipping = len(self._buf)
-                    self._buf.clear()
-                    if nl >= 0:
-                        out.append(Overlong(self._skipping))
-                        self._skipping = 0
-                elif nl >= 0:
-                    line = bytes(self._buf)
-                    self._buf.clear()
-                    if line.endswith(b"\r"):
-                        line = line[:-1]
-                    if line.strip():
-                        out.append(line)
             if nl < 0:
                 break
+            if self._skipping:
+                out.append(Overlong(self._skipping))
+                self._skipping = 0
+            else:
+                line = bytes(self._buf)
+                self._buf.clear()
+                if line.strip(b" "):
+                    out.append(line)
             start = nl + 1
         return out
 
@@ -331,6 +340,7 @@ class LineReader:
 
     def reset(self) -> None:
         self._buf.clear()
+        self._cr = False
         self._skipping = 0
 
 
