@@ -1,0 +1,11 @@
+/* board_pins.h -- where the Pico's phase outputs are (watch them on a scope). */
+#ifndef STIMFW_BOARD_PINS_H
+#define STIMFW_BOARD_PINS_H
+
+#define PIN_CATHODIC 14   /* GP14, physical pin 19: high during the cathodic phase */
+#define PIN_ANODIC 15     /* GP15, physical pin 20: high during the anodic phase (active
+                           * recharge) or while the recharge switch is closed (passive) */
+#define PIN_STIM_LED 25   /* the on-board LED: on while stimulation is on */
+#define ALARM_NUM 2       /* hardware alarm 2 (0..1 are the SDK's defaults for its alarm pool) */
+
+#endif

@@ -1,0 +1,108 @@
+/* device.h -- the generator: protocol state machine, slots, roles, safety, battery
+ * and stimulation output, on fixed buffers only. A port uses the one fw_dev, feeds
+ * it received bytes and calls fw_poll() from its main loop. */
+#ifndef STIMFW_DEVICE_H
+#define STIMFW_DEVICE_H
+
+#include <stdint.h>
+#include "battery.h"
+#include "codec.h"
+#include "program.h"
+#include "sched.h"
+#include "store.h"
+
+#define FW_CACHE_N 8                   /* remembered replies (idempotent resends) */
+#define FW_SEQ_WINDOW 1024             /* strict mode: new SEQ 1..1024 ahead */
+#define FW_TEST_LEASE_US 10000000ull   /* TEST ends 10 s after the last OK reply */
+#define FW_LOCK_TRIES 5                /* the 5th wrong proof locks LOGIN ... */
+#define FW_LOCK_US 60000000ull         /* ... for 60 s */
+#define FW_STEP_MAX 200                /* AMP STEP=+-n, n 1..200 */
+#define FW_EVQ_N 24                    /* a fault on all 17 contacts, !STIM, and more */
+#define FW_EV_MAX 96
+#define FW_HOUSEKEEPING_US 100000ull   /* battery integration and lease checks */
+
+enum { FW_ROLE_PATIENT = 0, FW_ROLE_CLINICIAN = 1 };
+enum { FW_FAULT_NONE = 0, FW_FAULT_OPEN, FW_FAULT_SHORT };
+
+typedef struct {
+    const char *model;     /* HELLO MODEL=, e.g. "STIMFW-HOST" */
+    const char *fw;        /* firmware version */
+    const char *sn;        /* serial number */
+    uint8_t chem;          /* FW_CHEM_* */
+    uint8_t sim;           /* the SIM verb is served */
+    uint16_t batt_persist_step; /* per-mille of battery change between store writes */
+} fw_port_t;
+
+typedef struct {
+    int32_t seq;           /* -1: empty entry */
+    uint16_t line_len;
+    uint16_t reply_len;
+    char line[FW_LINE_MAX + 1];
+    char reply[FW_OUT_MAX];
+} fw_cache_entry_t;
+
+typedef struct {
+    fw_port_t port;
+    /* persistent state (the RAM copy of the current bank) */
+    fw_image_t img;
+    uint8_t bank;
+    /* session */
+    uint32_t boot_id;
+    uint64_t boot_us;
+    uint8_t role;
+    uint8_t strict;
+    int32_t last_seq;      /* -1: nothing accepted since boot */
+    fw_cache_entry_t cache[FW_CACHE_N];
+    uint8_t cache_next;
+    /* login */
+    uint8_t nonce_valid;
+    char nonce[17];
+    uint8_t wrong_proofs;
+    uint64_t locked_until_us; /* 0: not locked */
+    /* stimulation */
+    uint8_t stim_on;
+    uint8_t mri;
+    uint8_t test_on;
+    fw_program_t test_prog;
+    int32_t test_clin_amp;
+    uint64_t test_lease_us;
+    uint8_t fault[FW_CASE_CONTACT + 1];
+    fw_sched_t sched;
+    uint64_t t0_us;
+    uint8_t limited;       /* compliance limited (active program) */
+    /* battery */
+    fw_batt_t batt;
+    uint64_t batt_last_us;
+    uint32_t batt_saved_pm;
+    uint64_t next_housekeeping_us;
+    /* I/O */
+    fw_linebuf_t lb;
+    fw_request_t req;
+    int32_t cur_seq;
+    char out[FW_OUT_MAX];
+    fw_buf_t rb;
+    char evq[FW_EVQ_N][FW_EV_MAX];
+    char ev_sink[2];       /* where an event goes when the queue is full */
+    uint8_t evn;
+    fw_buf_t eb;
+    uint8_t after;         /* FW_AFTER_*: work that follows the reply */
+    int64_t after_from;    /* LOG FROM= */
+} fw_device_t;
+
+/* Power-up: load the store, reset RAM state, send !BOOT. */
+void fw_init(fw_device_t *d, const fw_port_t *port);
+/* Bytes received from the host. Replies (and events) go out through hal_io_write. */
+void fw_rx(fw_device_t *d, const uint8_t *data, size_t len);
+/* Forget a partial input line (a new TCP client). */
+void fw_rx_reset(fw_device_t *d);
+/* Timers: TEST lease, battery, phase edges due up to now + horizon_us. */
+void fw_poll(fw_device_t *d, uint64_t horizon_us);
+/* Set the login PIN (4..8 digits) from the port's configuration; 0 on success. */
+int fw_set_pin(fw_device_t *d, const char *pin);
+/* Absolute time (us) by which fw_poll should run again. */
+uint64_t fw_next_wake_us(const fw_device_t *d, uint64_t horizon_us);
+
+/* The one instance a port uses (defined in device.c, so its RAM shows in the size report). */
+extern fw_device_t fw_dev;
+
+#endif

@@ -1,0 +1,26 @@
+/* hal_fake.h -- a HAL for tests: a clock the test sets, output captured in memory,
+ * an in-memory two-bank store that can tear a write, edges handed to a callback. */
+#ifndef STIMFW_HAL_FAKE_H
+#define STIMFW_HAL_FAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hal.h"
+
+#define FAKE_OUT_CAP 65536
+
+extern uint64_t fake_now_us;
+extern char fake_out[FAKE_OUT_CAP];
+extern size_t fake_out_len;
+extern int fake_store_fail_at;   /* write number (1-based) that tears halfway; 0: never */
+extern int fake_store_writes;
+extern void (*fake_edge_cb)(uint64_t t0_us, const fw_edge_t *e);
+extern void (*fake_off_cb)(uint64_t now_us);
+
+void fake_reset_all(void);
+void fake_out_clear(void);
+/* Corrupt one byte of a bank (to test the CRC). */
+void fake_store_poke(unsigned bank, size_t offset, uint8_t xor_value);
+void fake_store_wipe(void);
+
+#endif
