@@ -163,6 +163,16 @@ def test_stop_runs_in_every_state_of_the_line(clinician: VirtualGenerator) -> No
     assert gen.status()["next_seq"] == 8
 
 
+def test_a_stop_line_runs_whatever_else_is_wrong_with_it(clinician: VirtualGenerator) -> None:
+    gen = clinician
+    for line in (b"#0 STOP\r\n", b"STOP =junk\r\n", b"#99999 STOP *12\r\n"):
+        send(gen, "STIM ON")
+        assert unseal(gen.receive(line)) == ["OK STIM=OFF", "!STIM STIM=OFF REASON=STOP"], line
+        assert not gen.stimulating
+    # a verb that merely starts with STOP is not a STOP
+    assert unseal(gen.receive(b"STOPX\r\n")) == ["ERR UNKNOWN_VERB"]
+
+
 def test_a_resent_stop_is_answered_from_memory_and_still_stops(clinician: VirtualGenerator) -> None:
     gen = clinician
     stop = seal("#20 STOP")

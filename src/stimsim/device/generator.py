@@ -305,7 +305,7 @@ class VirtualGenerator(TherapyVerbs, SessionVerbs):
         try:
             req = parse_request(item)
         except CodecError as err:
-            if err.code == "BAD_CRC" and is_stop_line(item):
+            if is_stop_line(item):  # stopping is always safe: a STOP line runs whatever else is wrong with it
                 return self._stop_request(Request(verb="STOP", seq=err.seq, body=item), crc_ok=False)
             if err.code == "BAD_CRC" and self._strict and err.seq is None:
                 return encode_reply(None, False, "BAD_SYNTAX", [("NEED", "SEQ,CRC")])  # BAD_SYNTAX comes first
