@@ -1,0 +1,94 @@
+"""Waveform engine costs against their targets (model section 3).
+
+Run alone with ``python benchmarks/bench_waveform.py``; ``run()`` returns the rows
+(figure name, value, unit and target text) for a collecting script. Every figure is the
+best of several repeats, so a busy machine inflates it less.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from stimsim.engine import files, waveform
+from stimsim.engine.program import DeviceModel, Program
+from stimsim.resources import programs_dir
+
+PIXELS = 2000
+Row = tuple[str, float, str]
+
+
+def _best(fn: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _hf() -> tuple[Program, DeviceModel]:
+    pf = files.load(programs_dir() / "hf-10khz.stimsim.json")
+    return pf.program(), pf.device
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def run() -> list[Row]:
+    prog, dev = _hf()
+    rows: list[Row] = []
+
+    # Envelope: a 60 s window costs what a 1 s window does (O(pixels) once pulses are dense).
+    t0 = 100.0
+    env_1 = _best(lambda: waveform.envelope(prog, dev, t0, t0 + 1.0, PIXELS), 200)
+    env_60 = _best(lambda: waveform.envelope(prog, dev, t0, t0 + 60.0, PIXELS), 200)
+    ratio = env_60 / env_1
+    rows.append(("envelope 1 s window, 10 kHz hf, 2000 px", env_1 * 1e3, "ms"))
+    rows.append(("envelope 60 s window, 10 kHz hf, 2000 px", env_60 * 1e3, "ms"))
+    rows.append(("envelope 60 s / 1 s", ratio, f"x (target <= 2: {_met(ratio <= 2)})"))
+
+    # Envelope against the dense route over the same 1 s window: 1 MS/s samples, then
+    # min/max per pixel.
+    def dense() -> None:
+        x = waveform.sample(prog, dev, 1.0, 1e6, t0=t0).reshape(PIXELS, -1)
+        x.min(axis=1), x.max(axis=1)
+
+    dense_s = _best(dense, 10)
+    speedup = dense_s / env_1
+    rows.append(("dense route 1 s at 1 MS/s + min/max per pixel", dense_s * 1e3, "ms"))
+    rows.append(("envelope speed-up over the dense route", speedup, f"x (target >= 1000: {_met(speedup >= 1000)})"))
+
+    # The same dense route when fs/RATE has no short repeat (1 MS/s + 7 Hz).
+    def dense_odd() -> None:
+        x = waveform.sample(prog, dev, 1.0, 1_000_007.0, t0=t0)[:1_000_000].reshape(PIXELS, -1)
+        x.min(axis=1), x.max(axis=1)
+
+    odd_s = _best(dense_odd, 3)
+    rows.append(("dense route at 1 000 007 S/s (no repeating pattern)", odd_s * 1e3, "ms"))
+    rows.append(("envelope speed-up over that dense route", odd_s / env_1, "x (for information)"))
+
+    # Dense sampling: 10 M samples (10 s at 1 MS/s) against one write pass of that size.
+    n = 10_000_000
+    arr = np.empty(n)
+    arr[:] = 0.0
+    write = _best(lambda: arr.__setitem__(slice(None), 1.0), 10)
+    fresh = _best(lambda: np.empty(n).__setitem__(slice(None), 1.0), 5)
+    samp = _best(lambda: waveform.sample(prog, dev, 10.0, 1e6), 5)
+    rows.append(("write pass over 10 M float64 (preallocated)", write * 1e3, "ms"))
+    rows.append(("allocate + write 10 M float64 (the floor for a new array)", fresh * 1e3, "ms"))
+    rows.append(("sample 10 M of 10 kHz hf at 1 MS/s", samp * 1e3, "ms"))
+    rows.append(("sample / write pass", samp / write, f"x (target <= 5: {_met(samp / write <= 5)})"))
+    return rows
+
+
+def main() -> None:
+    for name, value, unit in run():
+        print(f"{name:55s} {value:12.4g} {unit}")
+
+
+if __name__ == "__main__":
+    main()
