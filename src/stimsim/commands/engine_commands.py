@@ -120,7 +120,7 @@ def run_battery(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from ..engine.waveform import sample
+    from ..engine.waveform import sample, sample_count
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -128,7 +128,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: the file name must end in .csv or .npy")
     if not out.parent.exists():
         raise UsageError(f"--out {args.out}: folder {out.parent} does not exist")
-    n = math.floor(args.duration * args.sample_rate)
+    n = sample_count(args.duration, args.sample_rate)
     if n < 1:
         raise UsageError(f"--duration {args.duration:g} s at --sample-rate {args.sample_rate:g} Hz gives no sample")
     if n > MAX_SAMPLES:
