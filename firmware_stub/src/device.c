@@ -462,12 +462,37 @@ static int in_window(const fw_device_t *d, int32_t seq)
     return ahead >= 1 && ahead <= FW_SEQ_WINDOW;
 }
 
+static char upper_ascii(char c)
+{
+    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+}
+
+/* Resends are compared with the CRC's hex digits in either case: line noise that only
+   changes the case of a CRC letter still checks, and must not turn a resend into STALE. */
+static int same_line(const char *a, const char *b, size_t len)
+{
+    size_t body = len;
+    size_t i;
+    if (len >= 6 && b[len - 6] == ' ' && b[len - 5] == '*') {
+        body = len - 4;
+    }
+    if (fw_memcmp(a, b, body) != 0) {
+        return 0;
+    }
+    for (i = body; i < len; i++) {
+        if (upper_ascii(a[i]) != upper_ascii(b[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static const fw_cache_entry_t *cache_find(const fw_device_t *d, int32_t seq, const char *line, size_t len)
 {
     uint8_t i;
     for (i = 0; i < FW_CACHE_N; i++) {
         const fw_cache_entry_t *c = &d->cache[i];
-        if (c->seq == seq && c->line_len == len && fw_memcmp(c->line, line, len) == 0) {
+        if (c->seq == seq && c->line_len == len && same_line(c->line, line, len)) {
             return c;
         }
     }

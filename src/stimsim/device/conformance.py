@@ -714,6 +714,21 @@ def _resend(ctx: Ctx) -> None:
     expect(a.reply.get("AMP") == str(amp0 + 200), "non-strict resend was executed again")
 
 
+@check("seq.resend_with_crc_in_other_case")
+def _resend_crc_case(ctx: Ctx) -> None:
+    link = ctx.session()
+    for _ in range(40):  # a SEQ whose CRC has a hex letter
+        line = link.build("MRI OFF")
+        body, crc = line.rstrip(b"\r\n").rsplit(b"*", 1)
+        first = link.send(line)
+        ok(first, MRI=0)
+        if crc.lower() != crc:
+            break
+    again = link.send(body + b"*" + crc.lower() + b"\r\n")
+    expect(again.raw == first.raw,
+           f"a resend differing only in the CRC's letter case got {again.raw!r}, not the remembered reply")
+
+
 @check("seq.refusals_are_remembered")
 def _refusal_cached(ctx: Ctx) -> None:
     link = ctx.session()

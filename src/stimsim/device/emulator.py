@@ -153,9 +153,7 @@ class Emulator:
             self._conn = conn
             self._out.clear()
             # A new connection starts a new byte stream: no half line of the last client.
-            reset = getattr(self.generator, "reset_link", None)
-            if callable(reset):
-                reset()
+            self.generator.reset_link()
             self._sel.register(conn, selectors.EVENT_READ, "conn")
 
     def _drop_conn(self) -> None:

@@ -159,6 +159,10 @@ class VirtualGenerator(TherapyVerbs, SessionVerbs):
         self._events.clear()
         return self._reboot()
 
+    def reset_link(self) -> None:
+        """Forget a half-received line: a new host connection starts on a clean line."""
+        self._reader.reset()
+
     def flush(self) -> None:
         """Save the battery level now (the emulator calls this when it stops)."""
         self._save()

@@ -15,6 +15,14 @@ RING = 8  #: replies remembered
 WINDOW = 1024  #: how far ahead a new SEQ may be
 
 
+def resend_key(line: bytes) -> bytes:
+    """A line as resends are compared: CRC hex digits are accepted in either case, so a
+    resend whose CRC letters changed case (line noise that still checks) is the same line."""
+    if len(line) >= 6 and line[-6:-4] == b" *":
+        return line[:-4] + line[-4:].upper()
+    return line
+
+
 class SeqGuard:
     def __init__(self) -> None:
         self.last: int | None = None  #: last accepted SEQ; None until one is accepted
@@ -22,8 +30,9 @@ class SeqGuard:
 
     def remembered(self, seq: int, line: bytes) -> bytes | None:
         """The reply remembered for a byte-identical resend, newest first."""
+        key = resend_key(line)
         for s, body, reply in reversed(self._ring):
-            if s == seq and body == line:
+            if s == seq and body == key:
                 return reply
         return None
 
@@ -36,7 +45,7 @@ class SeqGuard:
             self.last = seq
 
     def remember(self, seq: int, line: bytes, reply: bytes) -> None:
-        self._ring.append((seq, line, reply))
+        self._ring.append((seq, resend_key(line), reply))
 
     def next_seq(self) -> int:
         """The smallest SEQ a host may use next (HELLO's NEXT=)."""
