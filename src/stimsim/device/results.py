@@ -1,0 +1,51 @@
+"""What a device reports, as the client hands it on: HELLO, STATUS, BATT and LOG entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HelloInfo:
+    proto: str
+    model: str
+    fw: str
+    sn: str
+    boot: str
+    role: str
+    slots: int
+    contacts: int
+    strict: bool
+    next_seq: int
+    state_defaults: bool  #: the device found its stored state corrupt and started from defaults
+
+
+@dataclass(frozen=True)
+class Status:
+    stim: bool
+    slot: int
+    amp_ua: int
+    batt_permille: int
+    charging: bool
+    role: str
+    compliance_limited: bool
+    mri: bool
+    test: bool
+
+
+@dataclass(frozen=True)
+class Battery:
+    permille: int
+    vbat_mv: int
+    chemistry: str  #: LIION or PRIMARY
+    charging: bool
+    state: str  #: OK, LOW, EMPTY, ERI, EOS
+    est_h: float
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    i: int
+    t_ms: int
+    role: str
+    what: str
