@@ -1,7 +1,53 @@
-"""(being written)"""
+"""``stimsim gui`` (and plain ``stimsim``): the desktop app.
+
+Qt is imported only when the command runs, so the other commands start without it.
+"""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from . import UsageError
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Adds no command yet."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "gui",
+        help="open the desktop app (the default command)",
+        description="The patient programmer, the live scope and the device connection. Without --device "
+        "it runs on the built-in virtual generator with the example programs in slots 1..5.",
+    )
+    p.add_argument("--device", metavar="URL",
+                   help="stimulator to connect to: a serial port, a pty path or socket://host:port")
+    p.add_argument("--programs", metavar="FILE",
+                   help="program file written to the stimulator's slots at start (clinician login, PIN 0000)")
+    p.add_argument("--presentation", action="store_true", help="larger fonts, for trainers and projectors")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="write a PNG of the window once it shows the stimulator, then exit (works offscreen)")
+    p.set_defaults(run=run_gui)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from ..engine.files import FileError
+
+    programs = None
+    if args.programs:
+        from ..app.launch import program_file_programs
+
+        try:
+            programs = program_file_programs(args.programs)
+        except FileError as exc:
+            raise UsageError(str(exc).replace("\n", "; ")) from None
+    screenshot = None
+    if args.screenshot:
+        screenshot = Path(args.screenshot)
+        if screenshot.suffix.lower() != ".png":
+            raise UsageError(f"--screenshot {args.screenshot}: the file name must end in .png")
+        if not screenshot.parent.exists():
+            raise UsageError(f"--screenshot {args.screenshot}: folder {screenshot.parent} does not exist")
+
+    from ..app.launch import AppOptions, run
+
+    return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
+                          screenshot=screenshot))

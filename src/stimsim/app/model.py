@@ -1,0 +1,207 @@
+"""The app model: what the device last reported, with a change signal per area.
+
+The device is the single source of truth. Nothing here is set from what the app merely
+asked for: the worker fills the model from replies and events only, on the GUI thread
+(through queued signals), and widgets redraw from the model's signals.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from PySide6.QtCore import QObject, Signal
+
+from ..engine.program import DeviceModel, Program
+
+
+class Link(StrEnum):
+    """The state of the connection as the user sees it."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    NOT_ANSWERING = "not answering"  #: requests time out; the port is still open
+    LOST = "lost"  #: the port failed or closed under us
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the device is, from its HELLO reply."""
+
+    url: str = ""
+    label: str = ""
+    model: str = ""
+    firmware: str = ""
+    serial: str = ""
+    boot: str = ""
+    proto: str = ""
+    slots: int = 16
+    strict: bool = False
+    state_defaults: bool = False
+
+
+@dataclass(frozen=True)
+class Status:
+    """The device's STATUS (and BATT) reply, in app units."""
+
+    stim_on: bool = False
+    slot: int = 0
+    amplitude_ua: int = 0
+    battery_permille: int | None = None
+    charging: bool = False
+    role: str = ""
+    compliance_limited: bool = False
+    mri: bool = False
+    test: bool = False
+    chemistry: str = ""
+    battery_state: str = ""
+    battery_mv: int | None = None
+    hours_left: float | None = None
+
+    @property
+    def battery_percent(self) -> int | None:
+        return None if self.battery_permille is None else self.battery_permille // 10
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence for the user; ``level`` is info, warning or error."""
+
+    text: str
+    level: str = "info"
+    when: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class ConsoleLine:
+    """One line on the wire: ``direction`` is ``>`` sent, ``<`` received, ``!`` app note."""
+
+    when: float
+    direction: str
+    text: str
+    poll: bool = False  #: part of the app's periodic polling (the console can hide these)
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    when: float
+    name: str
+    args: tuple[tuple[str, str], ...]
+    text: str
+
+
+class AppModel(QObject):
+    """One model for the whole window. Setters emit only on real changes."""
+
+    linkChanged = Signal()
+    identityChanged = Signal()
+    statusChanged = Signal()
+    slotsChanged = Signal()
+    noticeChanged = Signal()  #: a new sentence for the remote's screen and the status bar
+    consoleLine = Signal(object)  #: ConsoleLine
+    deviceEvent = Signal(object)  #: DeviceEvent
+    stimTurnedOn = Signal()  #: the device reported stimulation turning on (ramp restarts)
+    busyChanged = Signal()  #: requests in flight (the remote shows a wait mark)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.link = Link.DISCONNECTED
+        self.link_detail = ""
+        self.identity = Identity()
+        self.status = Status()
+        self.slots: dict[int, Program] = {}
+        self.device_model = DeviceModel()
+        self.notice = Notice("")
+        self.stopping = False
+        self.busy = 0
+
+    # --- derived views -------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.link is Link.CONNECTED
+
+    def active_program(self) -> Program | None:
+        """The active slot's program at the amplitude the device reports now."""
+        prog = self.slots.get(self.status.slot)
+        if prog is None:
+            return None
+        if self.status.amplitude_ua != prog.amplitude_ua:
+            prog = prog.with_amplitude(self.status.amplitude_ua)
+        return prog
+
+    def output_program(self) -> Program | None:
+        """What is being delivered now: the active program while stimulation is on, else None."""
+        if not self.status.stim_on or self.link is not Link.CONNECTED:
+            return None
+        return self.active_program()
+
+    # --- setters (called on the GUI thread by the worker bridge) -------------------
+    def set_link(self, link: Link, detail: str = "") -> None:
+        if (link, detail) != (self.link, self.link_detail):
+            self.link, self.link_detail = link, detail
+            self.linkChanged.emit()
+
+    def set_identity(self, identity: Identity) -> None:
+        if identity != self.identity:
+            self.identity = identity
+            self.identityChanged.emit()
+
+    def set_status(self, status: Status) -> None:
+        if status == self.status:
+            return
+        turned_on = status.stim_on and not self.status.stim_on
+        self.status = status
+        if not status.stim_on:
+            self.set_stopping(False)
+        if turned_on:
+            self.stimTurnedOn.emit()
+        self.statusChanged.emit()
+
+    def update_status(self, **changes: object) -> None:
+        self.set_status(replace(self.status, **changes))  # type: ignore[arg-type]
+
+    def set_slots(self, slots: dict[int, Program]) -> None:
+        if slots != self.slots:
+            self.slots = dict(slots)
+            self.slotsChanged.emit()
+
+    def set_slot(self, slot: int, program: Program | None) -> None:
+        slots = dict(self.slots)
+        if program is None:
+            slots.pop(slot, None)
+        else:
+            slots[slot] = program
+        self.set_slots(slots)
+
+    def set_device_model(self, device: DeviceModel) -> None:
+        if device != self.device_model:
+            self.device_model = device
+            self.slotsChanged.emit()
+
+    def set_notice(self, text: str, level: str = "info") -> None:
+        self.notice = Notice(text, level)
+        self.noticeChanged.emit()
+
+    def set_stopping(self, stopping: bool) -> None:
+        if stopping != self.stopping:
+            self.stopping = stopping
+            self.statusChanged.emit()
+
+    def add_console(self, line: ConsoleLine) -> None:
+        self.consoleLine.emit(line)
+
+    def add_event(self, event: DeviceEvent) -> None:
+        self.deviceEvent.emit(event)
+
+    def set_busy(self, busy: int) -> None:
+        if busy != self.busy:
+            self.busy = busy
+            self.busyChanged.emit()
+
+    def reset_device(self) -> None:
+        """Forget everything about the device (after a disconnect)."""
+        self.set_identity(Identity())
+        self.set_status(Status())
+        self.set_slots({})

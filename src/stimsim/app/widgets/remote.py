@@ -1,0 +1,327 @@
+"""The patient programmer: a handheld remote with a small screen and a few big buttons.
+
+It shows only what the device reports (through the model) and sends requests through the
+controller; it never changes its own screen on a button press. STOP is always enabled and
+bound to Esc for the whole application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.params import Mode
+from ...engine.program import Program
+from ..controller import Controller
+from ..messages import fmt_ma
+from ..model import AppModel, Link
+from ..style import icon, repolish
+
+NOTICE_SECONDS = 8.0  #: a refusal stays on the screen this long (or until the next one)
+_ICON_LIGHT = "#f2f5f8"
+
+
+def mode_line(program: Program) -> str:
+    """One line that says what the program does, in the remote's words."""
+    if program.mode is Mode.BURST:
+        text = (f"Burst · {program.rate_hz} Hz · {program.burst_pulses} × {program.intraburst_rate_hz} Hz"
+                f" · {program.pulse_width_us} µs")
+    elif program.mode is Mode.HF:
+        rate = f"{program.rate_hz / 1000:g} kHz" if program.rate_hz >= 1000 else f"{program.rate_hz} Hz"
+        text = f"High frequency · {rate} · {program.pulse_width_us} µs"
+    else:
+        text = f"Tonic · {program.rate_hz} Hz · {program.pulse_width_us} µs"
+    if program.cycling:
+        text += f" · cycling {program.cycle_on_ms / 1000:g} s on / {program.cycle_off_ms / 1000:g} s off"
+    return text
+
+
+class PatientRemote(QWidget):
+    """The remote: ``model`` to show, ``controller`` to act."""
+
+    def __init__(self, model: AppModel, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.controller = controller
+        self.setAccessibleName("Patient programmer")
+        self.setToolTip("The patient's handheld remote: program, amplitude, on/off and STOP")
+
+        body = QFrame(self)
+        body.setObjectName("remoteBody")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(body)
+        hint = QLabel("Keys: Up/Down amplitude · Left/Right program\nSpace on/off · Esc STOP", self)
+        hint.setObjectName("remoteHint")
+        hint.setWordWrap(True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setAccessibleName("Keyboard keys of the remote")
+        hint.setToolTip("These keys work anywhere in the window; Esc stops stimulation from anywhere in the app")
+        outer.addWidget(hint)
+        outer.addStretch(1)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(18, 14, 18, 18)
+        lay.setSpacing(10)
+
+        brand = QLabel("STIMSIM  REMOTE", body)
+        brand.setObjectName("remoteBrand")
+        brand.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(brand)
+        lay.addWidget(self._build_screen(body))
+        lay.addLayout(self._build_buttons(body))
+
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self._clear_notice)
+        self._install_shortcuts()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+        model.statusChanged.connect(self.refresh)
+        model.slotsChanged.connect(self.refresh)
+        model.linkChanged.connect(self.refresh)
+        model.noticeChanged.connect(self._show_notice)
+        self.refresh()
+
+    # --- construction ------------------------------------------------------------
+    def _build_screen(self, parent: QWidget) -> QFrame:
+        screen = QFrame(parent)
+        screen.setObjectName("remoteScreen")
+        screen.setAccessibleName("Remote screen")
+        screen.setToolTip("What the stimulator reports now")
+        grid = QVBoxLayout(screen)
+        grid.setContentsMargins(12, 8, 12, 8)
+        grid.setSpacing(2)
+
+        def label(name: str, tip: str) -> QLabel:
+            lab = QLabel(screen)
+            lab.setObjectName(name)
+            lab.setAccessibleName(tip)
+            lab.setToolTip(tip)
+            return lab
+
+        self.program_label = label("screenProgram", "Active program")
+        self.mode_label = label("screenMode", "Mode, rate and pulse width of the active program")
+        self.mode_label.setWordWrap(True)
+        self.amp_label = label("screenAmplitude", "Amplitude the stimulator reports")
+        self.amp_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stim_label = label("screenStim", "Stimulation on or off")
+        self.battery_label = label("screenBattery", "Stimulator battery")
+        self.mri_label = label("screenMri", "MRI mode")
+        self.notice_label = label("screenNotice", "Message from the stimulator")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setAccessibleDescription("Why the last change was refused, in plain words")
+
+        grid.addWidget(self.program_label)
+        grid.addWidget(self.mode_label)
+        grid.addWidget(self.amp_label)
+        row = QHBoxLayout()
+        row.addWidget(self.stim_label)
+        row.addStretch(1)
+        row.addWidget(self.mri_label)
+        grid.addLayout(row)
+        grid.addWidget(self.battery_label)
+        grid.addWidget(self.notice_label)
+        return screen
+
+    def _button(self, parent: QWidget, name: str, text: str, icon_name: str, tip: str) -> QPushButton:
+        btn = QPushButton(text, parent)
+        btn.setObjectName(name)
+        btn.setProperty("remote", True)
+        btn.setIcon(icon(icon_name, _ICON_LIGHT))
+        btn.setIconSize(QSize(20, 20))
+        btn.setAccessibleName(tip.split(" (")[0])
+        btn.setToolTip(tip)
+        btn.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        btn.setAutoDefault(False)
+        btn.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        return btn
+
+    def _build_buttons(self, parent: QWidget) -> QGridLayout:
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(10)
+        self.prev_button = self._button(parent, "remotePrevious", "Prog", "previous",
+                                        "Previous program (Left arrow)")
+        self.power_button = self._button(parent, "remotePower", "On/Off", "power",
+                                         "Stimulation on or off (Space)")
+        self.power_button.setText("Turn off")  # the longer of its two labels sets its width
+        self.power_button.ensurePolished()
+        self.power_button.setMinimumWidth(self.power_button.sizeHint().width())
+        self.next_button = self._button(parent, "remoteNext", "Prog", "next", "Next program (Right arrow)")
+        self.next_button.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+        self.down_button = self._button(parent, "remoteDown", "0.1 mA", "minus",
+                                        "Amplitude down by 0.1 mA (Down arrow)")
+        self.up_button = self._button(parent, "remoteUp", "0.1 mA", "plus", "Amplitude up by 0.1 mA (Up arrow)")
+        self.stop_button = QPushButton("STOP", parent)
+        self.stop_button.setObjectName("remoteStop")
+        self.stop_button.setIcon(icon("stop", "#ffffff"))
+        self.stop_button.setIconSize(QSize(26, 26))
+        self.stop_button.setAccessibleName("Stop stimulation")
+        self.stop_button.setToolTip("Stop stimulation now, whatever else is going on (Esc)")
+        self.stop_button.setAutoDefault(False)
+        self.stop_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+
+        grid.addWidget(self.prev_button, 0, 0)
+        grid.addWidget(self.power_button, 0, 1)
+        grid.addWidget(self.next_button, 0, 2)
+        grid.addWidget(self.down_button, 1, 0)
+        amp = QLabel("AMPLITUDE", parent)
+        amp.setObjectName("remoteAmpLabel")
+        amp.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        amp.setAccessibleName("Amplitude buttons")
+        amp.setToolTip("Each press changes the amplitude by 0.1 mA, within your clinician's limits")
+        grid.addWidget(amp, 1, 1)
+        grid.addWidget(self.up_button, 1, 2)
+        grid.addWidget(self.stop_button, 2, 0, 1, 3)
+
+        self.prev_button.clicked.connect(lambda: self.controller.select_relative(-1))
+        self.next_button.clicked.connect(lambda: self.controller.select_relative(+1))
+        self.power_button.clicked.connect(self.controller.toggle_stimulation)
+        self.down_button.clicked.connect(lambda: self.controller.step_amplitude(-1))
+        self.up_button.clicked.connect(lambda: self.controller.step_amplitude(+1))
+        self.stop_button.pressed.connect(self.controller.stop)  # on press, not release: at once
+        return grid
+
+    def _install_shortcuts(self) -> None:
+        keys = (
+            (Qt.Key.Key_Up, lambda: self.controller.step_amplitude(+1), self.up_button),
+            (Qt.Key.Key_Down, lambda: self.controller.step_amplitude(-1), self.down_button),
+            (Qt.Key.Key_Left, lambda: self.controller.select_relative(-1), self.prev_button),
+            (Qt.Key.Key_Right, lambda: self.controller.select_relative(+1), self.next_button),
+            (Qt.Key.Key_Space, self.controller.toggle_stimulation, self.power_button),
+        )
+        self.shortcuts: list[QShortcut] = []
+        for key, action, button in keys:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(lambda k=key, a=action, b=button: self._key(k, a, b))
+            self.shortcuts.append(sc)
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        stop.activated.connect(self.controller.stop)
+        self.shortcuts.append(stop)
+
+    def _key(self, key: Qt.Key, action: Callable[[], None], button: QPushButton) -> None:
+        del key
+        if button.isEnabled():
+            action()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Keys typed into an editor or a list belong to it: claim them before the shortcuts.
+
+        Without this, Up in the console or in a drop-down list would raise the amplitude.
+        """
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(watched, _EDITORS)
+                and isinstance(event, QKeyEvent) and event.key() in _REMOTE_KEYS
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            event.accept()
+            return True
+        return False
+
+    # --- showing the model -------------------------------------------------------
+    def refresh(self) -> None:
+        m = self.model
+        st = m.status
+        prog = m.active_program()
+        connected = m.link is Link.CONNECTED
+        if not connected:
+            self.program_label.setText(_LINK_TITLE.get(m.link, "No stimulator"))
+            self.mode_label.setText(_LINK_HINT.get(m.link, ""))
+            self.amp_label.setText("-- mA")
+            self.stim_label.setText("")
+            self.battery_label.setText("")
+            self.mri_label.setText("")
+            self.mri_label.setProperty("on", False)
+        else:
+            name = prog.name if prog and prog.name else ""
+            self.program_label.setText(f"P{st.slot}  {name}".rstrip() if st.slot else "No program")
+            mode = mode_line(prog) if prog else "Empty slot"
+            if st.test:
+                mode = "Clinician test settings · " + mode
+            self.mode_label.setText(mode)
+            self.amp_label.setText(fmt_ma(st.amplitude_ua))
+            if m.stopping and st.stim_on:
+                self.stim_label.setText("Stopping…")
+            else:
+                self.stim_label.setText("● Stimulation ON" if st.stim_on else "○ Stimulation OFF")
+            self.stim_label.setProperty("on", st.stim_on)
+            self.battery_label.setText(_battery_text(st.battery_percent, st.charging, st.battery_state))
+            self.mri_label.setText("MRI MODE" if st.mri else "MRI off")
+            self.mri_label.setProperty("on", st.mri)
+        for lab in (self.stim_label, self.mri_label):
+            repolish(lab)
+        for btn in (self.prev_button, self.next_button, self.up_button, self.down_button, self.power_button):
+            btn.setEnabled(connected)
+        self.prev_button.setEnabled(connected and len(m.slots) > 1)
+        self.next_button.setEnabled(connected and len(m.slots) > 1)
+        self.power_button.setProperty("on", connected and st.stim_on)
+        self.power_button.setText("Turn off" if connected and st.stim_on else "Turn on")
+        self.power_button.setToolTip("Turn stimulation off (Space)" if st.stim_on else "Turn stimulation on (Space)")
+        repolish(self.power_button)
+
+    def _show_notice(self) -> None:
+        notice = self.model.notice
+        self.notice_label.setText(notice.text)
+        self.notice_label.setProperty("level", notice.level)
+        repolish(self.notice_label)
+        if notice.text:
+            self._notice_timer.start(int(NOTICE_SECONDS * 1000))
+
+    def _clear_notice(self) -> None:
+        self.notice_label.setText("")
+
+
+#: Widgets whose arrow and space keys must never move the amplitude or the program.
+_EDITORS = (QLineEdit, QAbstractSpinBox, QComboBox, QPlainTextEdit, QTextEdit, QAbstractItemView, QAbstractSlider)
+
+_LINK_HINT = {
+    Link.DISCONNECTED: "Choose a stimulator in the Device panel and press Connect",
+    Link.CONNECTING: "Reading the stimulator…",
+    Link.NOT_ANSWERING: "Check the connection, or press Reconnect",
+    Link.LOST: "Press Reconnect when the stimulator is back",
+}
+
+_REMOTE_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space)
+
+_LINK_TITLE = {
+    Link.DISCONNECTED: "No stimulator",
+    Link.CONNECTING: "Connecting…",
+    Link.NOT_ANSWERING: "Not answering",
+    Link.LOST: "Connection lost",
+}
+
+
+def _battery_text(percent: int | None, charging: bool, state: str) -> str:
+    if percent is None:
+        return "Battery --"
+    text = f"Battery {percent} %"
+    if charging:
+        text += " · charging"
+    if state in ("LOW", "EMPTY", "ERI", "EOS"):
+        text += f" · {_BATT_WORDS[state]}"
+    return text
+
+
+_BATT_WORDS = {"LOW": "low", "EMPTY": "empty", "ERI": "replace soon", "EOS": "end of service"}

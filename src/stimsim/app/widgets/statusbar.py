@@ -1,0 +1,78 @@
+"""The status bar: connection, role, stimulation state and battery at a glance."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from ..messages import fmt_ma
+from ..model import AppModel, Link
+from ..style import repolish
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.setAccessibleName("Status bar")
+        self.setToolTip("Connection, role, stimulation and battery")
+        self.link_label = self._label("statusLink", "Connection", "The link to the stimulator")
+        self.role_label = self._label("statusRole", "Role", "Patient or clinician session")
+        self.stim_label = self._label("statusStim", "Stimulation", "Stimulation as the stimulator reports it")
+        self.battery_label = self._label("statusBattery", "Battery", "The stimulator's battery")
+        for lab in (self.link_label, self.role_label, self.stim_label):
+            self.addWidget(lab)
+        self.addPermanentWidget(self.battery_label)
+        model.linkChanged.connect(self.refresh)
+        model.statusChanged.connect(self.refresh)
+        model.identityChanged.connect(self.refresh)
+        self.refresh()
+
+    def _label(self, name: str, title: str, tip: str) -> QLabel:
+        lab = QLabel(self)
+        lab.setObjectName(name)
+        lab.setAccessibleName(title)
+        lab.setToolTip(tip)
+        return lab
+
+    def refresh(self) -> None:
+        m = self.model
+        st = m.status
+        label = m.identity.label or "no stimulator"
+        link_text = {
+            Link.CONNECTED: f"Connected: {label}",
+            Link.CONNECTING: "Connecting…",
+            Link.NOT_ANSWERING: f"Not answering: {label}",
+            Link.LOST: f"Connection lost: {label}",
+            Link.DISCONNECTED: "Disconnected",
+        }[m.link]
+        self.link_label.setText(link_text)
+        self.link_label.setProperty("state", m.link.value)
+        repolish(self.link_label)
+        ok = m.link is Link.CONNECTED
+        self.role_label.setText(f"Role: {st.role.capitalize()}" if ok and st.role else "Role: —")
+        if not ok:
+            stim = "Stimulation: unknown" if m.link in (Link.LOST, Link.NOT_ANSWERING) else "Stimulation: —"
+        elif st.stim_on:
+            stim = f"Stimulation ON · P{st.slot} · {fmt_ma(st.amplitude_ua)}"
+        else:
+            stim = f"Stimulation off · P{st.slot}"
+        if ok and st.mri:
+            stim += " · MRI mode"
+        if ok and st.compliance_limited:
+            stim += " · compliance limited"
+        self.stim_label.setText(stim)
+        self.stim_label.setProperty("on", ok and st.stim_on)
+        repolish(self.stim_label)
+        pct = st.battery_percent
+        if not ok or pct is None:
+            self.battery_label.setText("Battery —")
+        else:
+            chem = {"LIION": "rechargeable", "PRIMARY": "primary cell"}.get(st.chemistry, "")
+            text = f"Battery {pct} %"
+            if st.charging:
+                text += " · charging"
+            if st.battery_state and st.battery_state != "OK":
+                text += f" · {st.battery_state}"
+            if chem:
+                text += f" ({chem})"
+            self.battery_label.setText(text)
