@@ -10,15 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-import signal
 import statistics
 import subprocess
 import sys
 import termios
 import time
 import tty
-from collections.abc import Iterator
 from pathlib import Path
+
+from stimsim.device.port_command import started_device
 
 REPO = Path(__file__).resolve().parents[1]
 STUB = REPO / "firmware_stub" / "build" / "stimfw-host"
@@ -73,29 +73,8 @@ def _open_raw(path: str) -> int:
     return fd
 
 
-@contextlib.contextmanager
-def _device(command: list[str]) -> Iterator[str]:
-    """Start a device command; yield the pty path of its ``PORT`` line."""
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            cwd=REPO)
-    assert proc.stdout is not None
-    try:
-        first = proc.stdout.readline().decode().strip()
-        if not first.startswith("PORT /"):
-            raise RuntimeError(f"{command[0]}: first line {first!r}")
-        yield first[5:]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-
-
 def _measure_device(command: list[str]) -> list[float]:
-    with _device(command) as path:
+    with started_device(command, quiet=True) as path:
         fd = _open_raw(path)
         try:
             buf = bytearray()

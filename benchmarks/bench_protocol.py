@@ -18,7 +18,7 @@ import time
 
 from stimsim.device import codec
 from stimsim.device.client import Client
-from stimsim.device.conformance import started_device
+from stimsim.device.port_command import started_device
 from stimsim.device.transport import open_port, read_available
 
 ROUND_TRIPS = 1000
@@ -71,13 +71,13 @@ def _echo_times(url: str, line: bytes) -> list[float]:
 
 
 def run() -> list[Row]:
-    with started_device([sys.executable, "-m", "stimsim", "emulate", "--pty"]) as url:
+    with started_device([sys.executable, "-m", "stimsim", "emulate", "--pty"], quiet=True) as url:
         client = _client_times(url)
     # The echo carries a line as long as a STATUS reply (the request is shorter).
     line = codec.encode_reply(12345, True, None, [("STIM", "OFF"), ("SLOT", "1"), ("AMP", "3000"),
                                                   ("BATT", "999"), ("CHG", "0"), ("ROLE", "PATIENT"),
                                                   ("COMPLIANCE", "OK"), ("MRI", "0"), ("TEST", "0")])
-    with started_device([sys.executable, "-c", _ECHO]) as url:
+    with started_device([sys.executable, "-c", _ECHO], quiet=True) as url:
         echo = _echo_times(url, line)
     virtual = _client_times("virtual://")
     ms = 1000.0

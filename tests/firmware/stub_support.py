@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import hmac
 import os
-import selectors
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import serial
 
 from stimsim.device import codec
 from stimsim.device.codec import Event, Reply
+from stimsim.device.port_command import read_port_line
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_DIR = REPO / "firmware_stub"
@@ -151,20 +151,8 @@ def start(*args: str, binary: Path = HOST, env: dict[str, str] | None = None, ti
     """Start the stub with ``args`` and wait for its ``PORT ...`` line."""
     proc = subprocess.Popen([str(binary), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    buf = b""
-    deadline = time.monotonic() + timeout
     try:
-        while b"\n" not in buf:
-            if time.monotonic() > deadline or not sel.select(max(0.0, deadline - time.monotonic())):
-                raise AssertionError("the stub printed no PORT line")
-            chunk = os.read(proc.stdout.fileno(), 256)
-            if not chunk:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise AssertionError(f"the stub exited before its PORT line: {err}")
-            buf += chunk
+        url = read_port_line(proc, timeout)
     except BaseException:
         proc.kill()
         proc.wait()
@@ -172,11 +160,7 @@ def start(*args: str, binary: Path = HOST, env: dict[str, str] | None = None, ti
             if stream is not None:
                 stream.close()
         raise
-    finally:
-        sel.close()
-    first = buf.split(b"\n", 1)[0].decode()
-    assert first.startswith("PORT "), first
-    return Stub(proc, first[5:].strip())
+    return Stub(proc, url)
 
 
 @contextlib.contextmanager

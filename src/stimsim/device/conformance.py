@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-import selectors
-import signal
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -32,13 +28,13 @@ from ..engine.program import DeviceModel, Electrodes, Program
 from . import codec
 from .codec import CodecError, Event, Overlong, Reply
 from .login import proof as login_proof
+from .port_command import CommandError, started_device
 from .transport import open_port, read_available
 
 REPLY_TIMEOUT = 0.5  #: generous: a conformance run judges behaviour, timing has its own check
 QUIET_S = 0.25  #: how long "no event follows" is watched
 REPLY_LIMIT_S = 0.050
 IMPEDANCE_LIMIT_S = 0.500
-STARTUP_TIMEOUT_S = 15.0
 
 _HEX8 = re.compile(r"^[0-9A-F]{8}$")
 _HEX16 = re.compile(r"^[0-9A-F]{16}$")
@@ -1657,78 +1653,6 @@ def run(url: str, *, pin: str = "0000", quick: bool = False, out: TextIO | None 
     results = run_checks(url, pin=pin, quick=quick, emit=lambda r: print(r.line(), file=out, flush=True))
     print(summary(results), file=out, flush=True)
     return 1 if any(r.outcome == "FAIL" for r in results) else 0
-
-
-# --- a device started by command -----------------------------------------------------------------
-
-
-class CommandError(Exception):
-    """The device command did not start or did not print ``PORT ...``."""
-
-
-@contextlib.contextmanager
-def started_device(command: list[str], timeout: float = STARTUP_TIMEOUT_S) -> Iterator[str]:
-    """Start ``command``, yield the URL of its first ``PORT ...`` stdout line, then stop it.
-
-    The command gets SIGTERM at the end (then SIGKILL after 5 s); its stderr passes through.
-    """
-    try:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-    except OSError as exc:
-        raise CommandError(f"cannot start {command[0]}: {exc}") from exc
-    try:
-        url = _port_line(proc, timeout)
-        # Keep reading its stdout so a chatty device never blocks on a full pipe.
-        threading.Thread(target=_drain, args=(proc,), daemon=True).start()
-        yield url
-    finally:
-        _stop_process(proc)
-
-
-def _port_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    buf = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CommandError(f"no 'PORT ...' line within {timeout:.0f} s")
-            if not sel.select(left):
-                continue
-            chunk = proc.stdout.read1(256)  # type: ignore[attr-defined]
-            if not chunk:
-                raise CommandError(f"the command exited (status {proc.wait()}) before printing 'PORT ...'")
-            buf += chunk
-    finally:
-        sel.close()
-    first = buf.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-    if not first.startswith("PORT "):
-        raise CommandError(f"first output line {first!r} is not 'PORT <url>'")
-    return first[5:].strip()
-
-
-def _drain(proc: subprocess.Popen[bytes]) -> None:
-    assert proc.stdout is not None
-    with contextlib.suppress(OSError, ValueError):
-        while proc.stdout.read1(4096):  # type: ignore[attr-defined]
-            pass
-
-
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
-        with contextlib.suppress(OSError):
-            proc.stdout.close()
 
 
 def run_command(command: list[str], *, pin: str = "0000", quick: bool = False, out: TextIO | None = None,
