@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -144,20 +142,15 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def _write_atomic(out: Path, times: np.ndarray, current: np.ndarray) -> None:
     """Write the two columns to ``out`` whole or not at all."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if out.suffix.lower() == ".npy":
-                np.save(fh, np.column_stack((times, current)))
-            else:
-                fh.write(b"t_s,current_ma\n")
-                _write_csv_rows(fh, times, current)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(fh: BinaryIO) -> None:
+        if out.suffix.lower() == ".npy":
+            np.save(fh, np.column_stack((times, current)))
+        else:
+            fh.write(b"t_s,current_ma\n")
+            _write_csv_rows(fh, times, current)
+
+    files.atomic_write(out, write)
 
 
 def _write_csv_rows(fh: Any, times: np.ndarray, current: np.ndarray, chunk: int = 200_000) -> None:

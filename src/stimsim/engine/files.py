@@ -11,10 +11,10 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import params as P
 from .params import Mode, Recharge
@@ -363,11 +363,17 @@ def save(pf: ProgramFile, path: str | os.PathLike[str]) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` so readers see the old file or the new one, never a part."""
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Let ``write`` fill a temporary file beside ``path``, flush it to disk, rename it over
+    ``path``: whole or not at all. If ``write`` raises, ``path`` is untouched."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -392,5 +398,5 @@ def _fsync_dir(folder: Path) -> None:
 
 __all__ = [
     "BAD_ARG", "FileError", "ProgramFile", "Problem", "dumps", "load", "loads", "save",
-    "program_to_data", "to_data", "atomic_write_text",
+    "program_to_data", "to_data", "atomic_write", "atomic_write_text",
 ]
