@@ -18,7 +18,7 @@ SUDO=""
 QT_LIBS="libglib2.0-0 libgl1 libegl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0"
 DESKTOP_LIBS="libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
 # The firmware stub: host build, sanitizer build, fuzzing and the Cortex-M compile check.
-FW_TOOLS="make gcc libc6-dev clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi"
+FW_TOOLS="make gcc libc6-dev clang libclang-rt-dev gcc-arm-none-eabi libnewlib-arm-none-eabi"
 
 need=""
 pkgs="$QT_LIBS"
