@@ -14,8 +14,11 @@ import pytest
 from stimsim.resources import example_programs
 
 
-def _gui(*args: str, scale: str | None = None) -> subprocess.CompletedProcess[str]:
+def _gui(*args: str, scale: str | None = None, display: bool = True) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    if not display:
+        for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+            env.pop(name, None)
     if scale:
         env["QT_SCALE_FACTOR"] = scale
     return subprocess.run([sys.executable, "-m", "stimsim", "gui", *args], capture_output=True, text=True,
@@ -57,16 +60,35 @@ def test_programs_file_is_written_to_the_device(tmp_path: Path) -> None:
     assert out.exists()
 
 
-def test_a_bad_programs_file_is_refused_with_one_clear_line(tmp_path: Path) -> None:
+def test_a_bad_programs_file_is_refused_with_one_clear_line_per_problem(tmp_path: Path) -> None:
     path = tmp_path / "bad.stimsim.json"
-    path.write_text('{"format": "stimsim.programs", "version": 1, "programs": [{"mode": "tonic"}]}')
+    path.write_text('{"format": "stimsim.programs", "version": 1, "programs": [{"mode": "tonic", "rate_hz": 50}]}')
     done = _gui("--programs", str(path), "--screenshot", str(tmp_path / "x.png"))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bad.stimsim.json" in lines[0] and "missing" in lines[0]
+    assert [line.split(": ", 2)[2] for line in lines] == [
+        "programs[0].amplitude_ma: missing (required)",
+        "programs[0].pulse_width_us: missing (required)",
+        "programs[0].electrodes: missing (required)",
+    ]
+    assert all(line.startswith(f"stimsim gui: {path}: ") for line in lines)
     assert not (tmp_path / "x.png").exists()
 
 
 def test_screenshot_must_be_a_png(tmp_path: Path) -> None:
     done = _gui("--screenshot", str(tmp_path / "x.jpg"))
     assert done.returncode == 2 and "must end in .png" in done.stderr
+
+
+def test_without_a_display_the_window_says_what_is_missing(tmp_path: Path) -> None:
+    done = _gui(display=False)
+    assert done.returncode == 2
+    assert "no display to open the window on" in done.stderr and "xvfb-run" in done.stderr
+
+
+def test_a_screenshot_needs_no_display(tmp_path: Path) -> None:
+    out = tmp_path / "app.png"
+    done = _gui("--screenshot", str(out), display=False)
+    assert done.returncode == 0, done.stderr
+    assert _png_size(out) == (1280, 800)
+    assert "propagateSizeHints" not in done.stderr  # offscreen noise is not the user's business

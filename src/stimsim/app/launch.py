@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from ..engine import files
@@ -136,6 +136,7 @@ class StimsimApp:
 def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
     """Run the app until its window closes (or, with a screenshot, until it is written)."""
     started = time.perf_counter()
+    _drop_offscreen_noise()
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     assert isinstance(app, QApplication)
     app.setApplicationName("stimsim")
@@ -147,6 +148,21 @@ def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
     if options.screenshot is not None:
         return _screenshot(app, stim, options.screenshot, started)
     return app.exec()
+
+
+_OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+
+
+def _drop_offscreen_noise() -> None:
+    """Qt's offscreen platform warns on every window resize; a screenshot run need not say so."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return
+
+    def handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if message != _OFFSCREEN_NOISE:
+            sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handler)
 
 
 def _screenshot(app: QApplication, stim: StimsimApp, path: Path, started: float) -> int:

@@ -6,6 +6,8 @@ Qt is imported only when the command runs, so the other commands start without i
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from . import UsageError
@@ -38,7 +40,7 @@ def run_gui(args: argparse.Namespace) -> int:
         try:
             programs = program_file_programs(args.programs)
         except FileError as exc:
-            raise UsageError(str(exc).replace("\n", "; ")) from None
+            raise UsageError(str(exc)) from None  # one line per problem
     screenshot = None
     if args.screenshot:
         screenshot = Path(args.screenshot)
@@ -47,7 +49,24 @@ def run_gui(args: argparse.Namespace) -> int:
         if not screenshot.parent.exists():
             raise UsageError(f"--screenshot {args.screenshot}: folder {screenshot.parent} does not exist")
 
+    _choose_platform(screenshot is not None)
     from ..app.launch import AppOptions, run
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot))
+
+
+def _choose_platform(screenshot: bool) -> None:
+    """A screenshot needs no display (Qt's offscreen platform); a window does, and without
+    one Qt's own message is cryptic, so say plainly what is missing."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    raise UsageError(
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set). Start stimsim from a "
+        "desktop session, or on a machine without one use 'xvfb-run -a stimsim gui' or 'stimsim gui --screenshot PNG'"
+    )
