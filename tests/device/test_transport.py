@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import threading
 import time
 import tty
@@ -161,3 +163,20 @@ def test_loop_url_works_with_read_available() -> None:
         assert read_available(port) == b"OK *1234\r\n"
     finally:
         port.close()
+
+
+def test_a_socket_port_reset_by_its_peer_is_closed_for_good() -> None:
+    # pyserial's socket:// close() skips closing its socket when shutdown() fails, which it
+    # does after the peer reset the link: left to the garbage collector it leaks a descriptor.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = transport.open_port(f"socket://127.0.0.1:{server.getsockname()[1]}")
+        conn, _ = server.accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # RST: the peer is gone
+        sock = port._socket
+        with pytest.raises(serial.SerialException, match="reset"):
+            port.read(1)  # the client notices
+        transport.close_port(port)
+        assert sock.fileno() == -1 and not port.is_open

@@ -54,7 +54,7 @@ from .errors import (
 from .login import proof as login_proof
 from .refusal import Refusal
 from .results import Battery, HelloInfo, LogEntry, Status
-from .transport import cancel_read, open_port, read_available
+from .transport import cancel_read, close_port, open_port, read_available
 from .wire_program import program_from_values, read_args
 
 __all__ = [  # the client's API, its results and its exceptions, from one import
@@ -236,8 +236,7 @@ class Client:
             self._reader.join(timeout=2.0)
         if self._keepalive_thread is not None and self._keepalive_thread is not threading.current_thread():
             self._keepalive_thread.join(timeout=2.0)
-        with contextlib.suppress(OSError, SerialException):
-            self.port.close()
+        close_port(self.port)
         self._wake_all(link_error=LinkLost("client closed"))
 
     def __enter__(self) -> Client:

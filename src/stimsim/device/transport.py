@@ -17,6 +17,7 @@ socket:// reports only 0/1 there, and a pty's modem-line ioctls fail).
 from __future__ import annotations
 
 import contextlib
+import socket
 import sys
 import threading
 import time
@@ -322,6 +323,16 @@ def open_port(url: str, *, timeout: float = 0.05, baudrate: int = BAUDRATE) -> S
     except (SerialException, ValueError, OSError) as exc:
         raise TransportError(f"cannot open {url}: {exc}") from exc
     return port
+
+
+def close_port(port: SerialBase) -> None:
+    """Close ``port`` for good. pyserial's ``socket://`` skips closing its socket when the
+    shutdown before it fails, as it does once the peer reset the link: close it here."""
+    sock = getattr(port, "_socket", None)
+    with contextlib.suppress(OSError, SerialException):
+        port.close()
+    if isinstance(sock, socket.socket):
+        sock.close()
 
 
 def read_available(port: SerialBase, size: int = READ_CHUNK) -> bytes:
