@@ -22,6 +22,11 @@ def fmt_ma(amplitude_ua: int | float) -> str:
     return f"{ua / 1000:.3f} mA"
 
 
+def fmt_hz(rate: float) -> str:
+    """A rate as a person reads it: 50 Hz, 10 kHz."""
+    return f"{rate / 1000:g} kHz" if rate >= 1000 else f"{rate:g} Hz"
+
+
 def _ua(args: Mapping[str, str], key: str) -> int | None:
     try:
         return int(args[key])

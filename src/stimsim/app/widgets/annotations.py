@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFont
 from ...engine.load import program_compliance
 from ...engine.params import Mode, Recharge
 from ...engine.program import Program
+from ..messages import fmt_hz
 from ..timeline import Segment, Timeline
 
 PulseStartsFn = Callable[[Program, float, float], np.ndarray]
@@ -36,18 +37,14 @@ def _us(seconds: float) -> str:
     return f"{seconds * 1e6:g} µs"
 
 
-def _hz(rate: float) -> str:
-    return f"{rate / 1000:g} kHz" if rate >= 1000 else f"{rate:g} Hz"
-
-
 def summary_lines(prog: Program, delivered_ma: float, limited: bool) -> list[str]:
     """The annotation summary of a program, one fact a line."""
     lines = []
     if prog.mode is Mode.BURST:
-        lines.append(f"Burst of {prog.burst_pulses} pulses at {_hz(prog.intraburst_rate_hz or 0)}, "
-                     f"every {_us(1 / prog.rate_hz)} ({_hz(prog.rate_hz)})")
+        lines.append(f"Burst of {prog.burst_pulses} pulses at {fmt_hz(prog.intraburst_rate_hz or 0)}, "
+                     f"every {_us(1 / prog.rate_hz)} ({fmt_hz(prog.rate_hz)})")
     else:
-        lines.append(f"{'High frequency' if prog.mode is Mode.HF else 'Tonic'} {_hz(prog.rate_hz)}: "
+        lines.append(f"{'High frequency' if prog.mode is Mode.HF else 'Tonic'} {fmt_hz(prog.rate_hz)}: "
                      f"period {_us(1 / prog.rate_hz)}")
     lines.append(f"Pulse width {prog.pulse_width_us} µs · interphase gap {prog.interphase_us} µs · "
                  f"{prog.recharge.value} recharge")
@@ -164,9 +161,9 @@ class Annotator:
             prev = float(earlier[-1])
             gap = s - prev
             if prog.mode is Mode.BURST and prog.intraburst_rate_hz and abs(gap * prog.intraburst_rate_hz - 1) < 1e-3:
-                label = f"intra-burst {_us(gap)} · {_hz(prog.intraburst_rate_hz)}"
+                label = f"intra-burst {_us(gap)} · {fmt_hz(prog.intraburst_rate_hz)}"
             else:
-                label = f"period {_us(gap)} · {_hz(1 / gap)}"
+                label = f"period {_us(gap)} · {fmt_hz(1 / gap)}"
             self._bracket(on + prev, on + s, a * 1.4, label)
             self._anchor = on + prev  # rebuilt when the leftmost mark leaves the view
         if prog.mode is Mode.BURST:

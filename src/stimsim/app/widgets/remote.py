@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ...engine.params import Mode
 from ...engine.program import Program
 from ..controller import Controller
-from ..messages import fmt_ma
+from ..messages import fmt_hz, fmt_ma
 from ..model import AppModel, Link
 from ..style import icon, repolish
 
@@ -47,8 +47,7 @@ def mode_line(program: Program) -> str:
         text = (f"Burst · {program.rate_hz} Hz · {program.burst_pulses} × {program.intraburst_rate_hz} Hz"
                 f" · {program.pulse_width_us} µs")
     elif program.mode is Mode.HF:
-        rate = f"{program.rate_hz / 1000:g} kHz" if program.rate_hz >= 1000 else f"{program.rate_hz} Hz"
-        text = f"High frequency · {rate} · {program.pulse_width_us} µs"
+        text = f"High frequency · {fmt_hz(program.rate_hz)} · {program.pulse_width_us} µs"
     else:
         text = f"Tonic · {program.rate_hz} Hz · {program.pulse_width_us} µs"
     if program.cycling:
