@@ -32,8 +32,9 @@ _START_SCRIPT = r"""
 import sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
-from stimsim.app.launch import AppOptions, StimsimApp
+from stimsim.app.launch import AppOptions, StimsimApp, drop_offscreen_noise
 from stimsim.app.style import apply_style
+drop_offscreen_noise()
 
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
@@ -65,11 +66,12 @@ def bench_scope() -> list[Row]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from stimsim.app.launch import default_envelope, default_pulse_starts, example_slot_programs
+    from stimsim.app.launch import default_envelope, default_pulse_starts, drop_offscreen_noise, example_slot_programs
     from stimsim.app.model import AppModel, Link, Status
     from stimsim.app.style import apply_style
     from stimsim.app.widgets.scope import LiveScope
 
+    drop_offscreen_noise()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_style(app)  # type: ignore[arg-type]
     programs = {p.mode.value if p.rate_hz != 10_000 else "10 kHz": p for p in example_slot_programs()}

@@ -136,7 +136,7 @@ class StimsimApp:
 def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
     """Run the app until its window closes (or, with a screenshot, until it is written)."""
     started = time.perf_counter()
-    _drop_offscreen_noise()
+    drop_offscreen_noise()
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     assert isinstance(app, QApplication)
     app.setApplicationName("stimsim")
@@ -153,7 +153,7 @@ def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
 _OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
 
 
-def _drop_offscreen_noise() -> None:
+def drop_offscreen_noise() -> None:
     """Qt's offscreen platform warns on every window resize; a screenshot run need not say so."""
     if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         return
