@@ -6,6 +6,7 @@
 #define STIMFW_BATTERY_H
 
 #include <stdint.h>
+#include "params_gen.h"
 
 enum { FW_CHEM_LIION = 0, FW_CHEM_PRIMARY = 1 };
 /* Levels, least severe first (the order thresholds are crossed going down). */
@@ -17,8 +18,6 @@ enum { FW_BATT_OK = 0, FW_BATT_LOW, FW_BATT_EMPTY, FW_BATT_ERI, FW_BATT_EOS };
 #define FW_BATT_EV_EOS (1u << FW_BATT_EOS)
 #define FW_BATT_EV_FULL (1u << 7)
 
-#define FW_SPEED_MIN_MICRO 100000ull          /* SIM SPEED 0.1 */
-#define FW_SPEED_MAX_MICRO 100000000000ull     /* SIM SPEED 100000 */
 
 typedef struct {
     uint8_t chem;

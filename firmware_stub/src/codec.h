@@ -6,13 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "text.h"
+#include "params_gen.h"
 
-#define FW_LINE_MAX 320      /* request bytes before EOL */
-#define FW_REPLY_MAX 512     /* reply bytes before EOL */
-#define FW_VERB_MAX 16
-#define FW_KEY_MAX 20       /* the grammar says 16, but IMPEDANCE_DEFAULT has 17 (codec.MAX_KEY) */
-#define FW_VALUE_MAX 64
-#define FW_SEQ_MAX 65535
 #define FW_MAX_ARGS 160      /* a 320-byte line holds at most 160 one-letter tokens */
 #define FW_OUT_MAX (FW_REPLY_MAX + 9) /* text + " *XXXX\r\n" + NUL */
 

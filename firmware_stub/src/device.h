@@ -10,13 +10,8 @@
 #include "program.h"
 #include "sched.h"
 #include "store.h"
+#include "params_gen.h"
 
-#define FW_CACHE_N 8                   /* remembered replies (idempotent resends) */
-#define FW_SEQ_WINDOW 1024             /* strict mode: new SEQ 1..1024 ahead */
-#define FW_TEST_LEASE_US 10000000ull   /* TEST ends 10 s after the last OK reply */
-#define FW_LOCK_TRIES 5                /* the 5th wrong proof locks LOGIN ... */
-#define FW_LOCK_US 60000000ull         /* ... for 60 s */
-#define FW_STEP_MAX 200                /* AMP STEP=+-n, n 1..200 */
 #define FW_EVQ_N 24                    /* a fault on all 17 contacts, !STIM, and more */
 #define FW_EV_MAX 96
 #define FW_HOUSEKEEPING_US 100000ull   /* battery integration and lease checks */

@@ -10,7 +10,7 @@
 
 #define FW_CASE_CONTACT (FW_N_CONTACTS + 1) /* contact numbers 1..16, 17 = CASE */
 #define FW_MAX_PAIRS (FW_N_CONTACTS + 1)
-#define FW_VALUE_LIMIT 64 /* a wire VALUE */
+#define FW_VALUE_LIMIT FW_VALUE_MAX /* a wire VALUE */
 
 typedef struct {
     uint8_t contact;  /* 1..FW_CASE_CONTACT */

@@ -7,11 +7,9 @@
 
 #include <stdint.h>
 #include "program.h"
+#include "params_gen.h"
 
 #define FW_STORE_BANK_SIZE 8192u
-#define FW_LOG_SIZE 64u
-#define FW_PIN_MAX 8
-#define FW_PIN_MIN 4
 #define FW_STORE_MAGIC 0x31574653u /* "SFW1" */
 #define FW_STORE_VERSION 1u
 

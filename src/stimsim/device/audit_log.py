@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-RING = 64
+from .limits import LOG_RING as RING
 
 
 @dataclass(frozen=True)

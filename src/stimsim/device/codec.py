@@ -14,15 +14,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-MAX_REQUEST = 320  #: bytes before EOL a device accepts
-MAX_REPLY = 512  #: bytes before EOL a host accepts
-MAX_VALUE = 64
-MAX_KEY = 20  #: the grammar says 16, but the protocol's own IMPEDANCE_DEFAULT has 17
-SEQ_MAX = 65535
+from .limits import MAX_KEY, MAX_REPLY, MAX_REQUEST, MAX_VALUE, MAX_VERB, SEQ_MAX  # noqa: F401 (re-exported)
 
-_NAME_RE = re.compile(r"^[A-Z0-9_]{1,16}$")
+_NAME_RE = re.compile(rf"^[A-Z0-9_]{{1,{MAX_VERB}}}$")
 _KEY_RE = re.compile(rf"^[A-Z0-9_]{{1,{MAX_KEY}}}$")
-_VALUE_RE = re.compile(r"^[A-Za-z0-9.\-+:,_]{1,64}$")
+_VALUE_RE = re.compile(rf"^[A-Za-z0-9.\-+:,_]{{1,{MAX_VALUE}}}$")
 _SEQ_RE = re.compile(r"^#([0-9]{1,5})$")
 _CRC_RE = re.compile(r"^\*([0-9A-Fa-f]{4})$")
 

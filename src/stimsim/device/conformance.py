@@ -26,6 +26,7 @@ from ..engine.load import contact_charges
 from ..engine.params import Mode, Recharge
 from ..engine.program import DeviceModel, Electrodes, Program
 from . import codec
+from . import limits as L
 from .codec import CodecError, Event, Overlong, Reply
 from .login import proof as login_proof
 from .port_command import CommandError, started_device
@@ -662,9 +663,9 @@ def _window(ctx: Ctx) -> None:
     link = ctx.session()
     ok(link.req("STATUS"))
     last = link.seq - 1
-    far = (last - 1 + 1025) % 65535 + 1
+    far = (last - 1 + L.SEQ_WINDOW + 1) % L.SEQ_MAX + 1
     err(link.req("STATUS", seq=far), "STALE")
-    edge = (last - 1 + 1024) % 65535 + 1
+    edge = (last - 1 + L.SEQ_WINDOW) % L.SEQ_MAX + 1
     ok(link.req("STATUS", seq=edge))
     link.seq = codec.seq_next(edge)
     ok(link.req("STATUS"))
@@ -874,16 +875,16 @@ def _login_wrong(ctx: Ctx) -> None:
 def _lockout(ctx: Ctx) -> None:
     ctx.need_sim()
     link = ctx.session()
-    for attempt in range(1, 6):
+    for attempt in range(1, L.LOGIN_TRIES + 1):
         ok(link.req("LOGIN"), NONCE=None)
         answer = link.req(f"LOGIN PROOF={'0' * 64}")
-        if attempt < 5:
+        if attempt < L.LOGIN_TRIES:
             err(answer, "DENIED", REASON="PROOF")
         else:
-            err(answer, "LOCKED", RETRY_S=60)
+            err(answer, "LOCKED", RETRY_S=L.LOCKOUT_S)
     locked = err(link.req("LOGIN"), "LOCKED")
     retry = int(locked.get("RETRY_S") or "0")
-    expect(1 <= retry <= 60, f"RETRY_S={retry} while locked, expected 1..60")
+    expect(1 <= retry <= L.LOCKOUT_S, f"RETRY_S={retry} while locked, expected 1..{L.LOCKOUT_S}")
     err(link.req(f"LOGIN PROOF={'0' * 64}"), "LOCKED")
     _reset(ctx)  # only a reboot clears the lockout: leave the device usable
     ctx.session(clinician=True)

@@ -38,6 +38,7 @@ from .codec import (
     parse_request,
 )
 from .generator_core import CLINICIAN, PATIENT, TestSession
+from .limits import TEST_LEASE_S
 from .login import pin_key, valid_pin
 from .refusal import Refusal
 from .state_store import StateStore
@@ -47,7 +48,7 @@ from .wire_program import Slot, read_args
 
 MODEL = "STIMSIM-VG"
 SN = "VG000001"
-TEST_LEASE_S = 10.0  #: real seconds without an OK reply that end a TEST
+
 _MAX_EVENTS_PER_ADVANCE = 64
 
 Handler = Callable[[Any, Request], list[tuple[str | None, str]]]

@@ -14,12 +14,11 @@ import math
 import random
 import re
 
+from .limits import LOCKOUT_S, NONCE_DIGITS, PIN_MAX_DIGITS, PIN_MIN_DIGITS
+from .limits import LOGIN_TRIES as MAX_WRONG
 from .refusal import Refusal, bad_arg
 
-MAX_WRONG = 5  #: the fifth wrong proof in a row locks LOGIN
-LOCKOUT_S = 60.0  #: real seconds
-NONCE_DIGITS = 16
-_PIN_RE = re.compile(r"^[0-9]{4,8}$")
+_PIN_RE = re.compile(rf"^[0-9]{{{PIN_MIN_DIGITS},{PIN_MAX_DIGITS}}}$")
 _PROOF_RE = re.compile(r"^[0-9A-Fa-f]{64}$")
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import deque
 
 from .codec import seq_ahead, seq_next
-
-RING = 8  #: replies remembered
-WINDOW = 1024  #: how far ahead a new SEQ may be
+from .limits import RESEND_RING as RING
+from .limits import SEQ_WINDOW as WINDOW
 
 
 def resend_key(line: bytes) -> bytes:

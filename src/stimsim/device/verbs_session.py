@@ -9,10 +9,11 @@ from ..engine import params as P
 from ..engine.params import fmt_number
 from .codec import ArgPair, Request
 from .generator_core import CLINICIAN, IMPEDANCE_DEFAULT_RANGE, OPEN, PATIENT, SHORT, GeneratorCore
+from .limits import SIM_SPEED_MAX, SIM_SPEED_MIN
 from .login import pin_key, valid_pin
 from .refusal import bad_arg, no_args, out_of_range, parse_int, split_args, state
 
-SPEED_RANGE = (0.1, 100_000.0)
+SPEED_RANGE = (SIM_SPEED_MIN, float(SIM_SPEED_MAX))
 _SPEED_RE = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6})?$")
 _FAULT_RE = re.compile(r"^(OPEN|SHORT):([0-9]{1,2})$")
 

@@ -13,10 +13,10 @@ from ..engine import params as P
 from ..engine.program import UNSAFE, check_program
 from .codec import ArgPair, Request
 from .generator_core import GeneratorCore, TestSession
+from .limits import AMP_STEP_MAX as STEP_MAX
 from .refusal import Refusal, bad_arg, one_token, out_of_range, parse_int, split_args, state
 from .wire_program import Slot, parse_program, read_args, refusal_for
 
-STEP_MAX = 200  #: AMP STEP=+n / -n, n in 1..200 patient steps
 _STEP_RE = re.compile(r"^[+-][0-9]+$")
 
 

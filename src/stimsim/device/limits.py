@@ -1,0 +1,34 @@
+"""Protocol v1 limits: the one home of the numbers both generators must agree on.
+
+The virtual generator, the codec and the client read them here; the C firmware stub gets
+them through its generated header (firmware_stub/tools/gen_params_header.py), like the
+parameter ranges of ``engine.params``.
+"""
+
+from __future__ import annotations
+
+# Lines
+MAX_REQUEST = 320  #: request bytes before EOL
+MAX_REPLY = 512  #: reply bytes before EOL
+MAX_VERB = 16
+MAX_KEY = 20  #: the grammar says 16, but the protocol's own CONFIG key IMPEDANCE_DEFAULT has 17
+MAX_VALUE = 64
+SEQ_MAX = 65535
+
+# Sequencing
+SEQ_WINDOW = 1024  #: strict mode: a new SEQ is 1..1024 ahead of the last accepted one
+RESEND_RING = 8  #: replies remembered for byte-identical resends
+
+# Sessions and roles
+TEST_LEASE_S = 10  #: a TEST ends this long (real time) after the last OK-answered request
+LOGIN_TRIES = 5  #: the fifth wrong proof in a row locks LOGIN ...
+LOCKOUT_S = 60  #: ... for this long (real time)
+NONCE_DIGITS = 16
+PIN_MIN_DIGITS = 4
+PIN_MAX_DIGITS = 8
+
+# Verbs
+AMP_STEP_MAX = 200  #: AMP STEP=+n / -n takes n in 1..200 patient steps
+SIM_SPEED_MIN = 0.1
+SIM_SPEED_MAX = 100_000
+LOG_RING = 64  #: audit entries kept (numbering goes on)
