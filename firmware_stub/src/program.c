@@ -182,6 +182,17 @@ static void problem_range(fw_problem_t *out, const char *rule, const char *key, 
     problem_add_i(out, "MAX", hi);
 }
 
+/* ERR UNSAFE RULE=<rule> CONTACT=<contact>, leaving ``b`` open for the rule's figures. */
+static void unsafe_at(fw_problem_t *out, const char *rule, uint8_t contact, fw_buf_t *b)
+{
+    size_t len;
+    problem(out, "UNSAFE", rule, NULL);
+    len = fw_strlen(out->args);
+    fw_buf_init(b, out->args + len, sizeof out->args - len);
+    fw_buf_str(b, " CONTACT=");
+    fw_contact_name(b, contact);
+}
+
 static int allows(const fw_param_spec_t *s, int32_t v)
 {
     return (s->zero_off && v == 0) || (v >= s->min && v <= s->max);
@@ -403,12 +414,7 @@ void fw_prog_check_safety(const fw_program_t *p, int32_t amp_ua, uint32_t lead_o
     }
     if (worst_current >= 0) {
         fw_buf_t b;
-        size_t len;
-        problem(out, "UNSAFE", "CONTACT_CURRENT", NULL);
-        len = fw_strlen(out->args);
-        fw_buf_init(&b, out->args + len, sizeof out->args - len);
-        fw_buf_str(&b, " CONTACT=");
-        fw_contact_name(&b, worst);
+        unsafe_at(out, "CONTACT_CURRENT", worst, &b);
         fw_buf_kv_i64(&b, "MAX", FW_CONTACT_CURRENT_MAX_UA);
         return;
     }
@@ -423,12 +429,7 @@ void fw_prog_check_safety(const fw_program_t *p, int32_t amp_ua, uint32_t lead_o
     }
     if (best < n) {
         fw_buf_t b;
-        size_t len;
-        problem(out, "UNSAFE", "CHARGE_DENSITY", NULL);
-        len = fw_strlen(out->args);
-        fw_buf_init(&b, out->args + len, sizeof out->args - len);
-        fw_buf_str(&b, " CONTACT=");
-        fw_contact_name(&b, ch[best].contact);
+        unsafe_at(out, "CHARGE_DENSITY", ch[best].contact, &b);
         fw_buf_str(&b, " K=");
         fw_buf_fixed(&b, fw_round_scaled(ch[best].k, 2), 2);
         fw_buf_str(&b, " D=");
