@@ -17,7 +17,8 @@ from stimsim.engine import files, metrics
 from stimsim.engine import params as P
 from stimsim.engine.battery import battery_figures
 from stimsim.engine.params import Mode, Recharge
-from stimsim.engine.program import DeviceModel, Electrodes, Program, check_program
+from stimsim.engine.program import DeviceModel, Electrodes, Program
+from stimsim.engine.validate import check_program
 from stimsim.resources import example_programs
 
 from .conftest import tonic

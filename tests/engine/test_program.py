@@ -8,14 +8,12 @@ import pytest
 
 from stimsim.engine import params as P
 from stimsim.engine.params import Mode, Recharge
-from stimsim.engine.program import (
+from stimsim.engine.program import Electrodes, Limits, canonical_field
+from stimsim.engine.validate import (
     BAD_ARG,
     OUT_OF_RANGE,
     UNSAFE,
-    Electrodes,
-    Limits,
     ValidationError,
-    canonical_field,
     check_program,
     validate_program,
 )

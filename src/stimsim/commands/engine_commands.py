@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -124,8 +125,17 @@ def run_simulate(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".npy"):
         raise UsageError(f"--out {args.out}: the file name must end in .csv or .npy")
-    if not out.parent.exists():
+    if out.is_dir():
+        raise UsageError(f"--out {args.out}: is a folder; give a file name ending in .csv or .npy")
+    if not out.parent.is_dir():
         raise UsageError(f"--out {args.out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise UsageError(f"--out {args.out}: folder {out.parent} is not writable")
+    wanted = args.duration * args.sample_rate
+    if not math.isfinite(wanted) or wanted > MAX_SAMPLES:
+        figure = f"{wanted:.3g}" if math.isfinite(wanted) else "more than 1e308"
+        raise UsageError(f"--duration {args.duration:g} s at --sample-rate {args.sample_rate:g} Hz is {figure} "
+                         f"samples; at most {MAX_SAMPLES} per run (shorten --duration or lower --sample-rate)")
     n = sample_count(args.duration, args.sample_rate)
     if n < 1:
         raise UsageError(f"--duration {args.duration:g} s at --sample-rate {args.sample_rate:g} Hz gives no sample")
@@ -135,7 +145,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     program, device = load_slot(args.file, args.slot)
     current = sample(program, device, args.duration, args.sample_rate)
     times = np.arange(current.size, dtype=np.float64) / args.sample_rate
-    _write_atomic(out, times, current)
+    try:
+        _write_atomic(out, times, current)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {current.size} samples to {out}", file=sys.stderr)
     return 0
 

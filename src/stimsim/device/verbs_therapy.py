@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from ..engine import params as P
-from ..engine.program import UNSAFE, check_program
+from ..engine.validate import UNSAFE, check_program
 from .codec import ArgPair, Request
 from .generator_core import GeneratorCore, TestSession
 from .limits import AMP_STEP_MAX as STEP_MAX

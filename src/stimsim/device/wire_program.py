@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from ..engine import params as P
 from ..engine.params import Mode, Recharge
-from ..engine.program import BAD_ARG, UNSAFE, DeviceModel, Electrodes, Limits, Problem, Program, check_program
+from ..engine.program import DeviceModel, Electrodes, Limits, Program
+from ..engine.validate import BAD_ARG, UNSAFE, Problem, check_program
 from .codec import MAX_VALUE, ArgPair, Request
 from .refusal import Refusal, bad_arg, out_of_range, parse_int, split_args
 

@@ -1,8 +1,10 @@
 """Program files (``*.stimsim.json``): read with full validation, write atomically.
 
 Reading refuses anything unknown, out of range or infeasible and names every problem
-with its key path. Writing goes to a temporary file in the same folder and is renamed
-over the target, so a file is written whole or not at all.
+with its key path; a key or value from the file is quoted when echoed, so no file can
+forge a message line or reach the terminal with control characters. Writing goes
+through ``atomic_file``: a file is written whole or not at all. Keys and units come from
+the parameter table, and the rules from ``validate``.
 """
 
 from __future__ import annotations
@@ -10,36 +12,35 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from . import params as P
+from .atomic_file import atomic_write, atomic_write_text
 from .params import Mode, Recharge
-from .program import (
-    BAD_ARG,
-    DeviceModel,
-    Electrodes,
-    Limits,
-    Problem,
-    Program,
-    ValidationError,
-    check_program,
-)
+from .program import DeviceModel, Electrodes, Limits, Program
+from .validate import BAD_ARG, Problem, ValidationError, check_program, missing, not_used
 
 FORMAT = "stimsim.programs"
 VERSION = 1
-_PROGRAM_KEYS = (
-    "slot", "name", "mode", "amplitude_ma", "pulse_width_us", "rate_hz", "interphase_us",
-    "recharge", "burst_pulses", "intraburst_rate_hz", "cycle_on_s", "cycle_off_s", "ramp_s",
-    "electrodes", "limits",
-)
-_REQUIRED = ("mode", "amplitude_ma", "pulse_width_us", "rate_hz", "electrodes")
+MAX_BYTES = 1 << 20  #: a program file is refused above this size, before it is parsed
+MAX_DEPTH = 32  #: objects and lists nested deeper than this are refused
 _TOP_KEYS = ("format", "version", "device", "programs")
 _DEVICE_KEYS = ("chemistry", "contact_impedance_ohm")
 CHEMISTRIES = ("liion", "primary")
+_MAX_DIGITS = 30  #: longer integer literals are refused, not converted
+_LARGEST = 1e15  #: canonical magnitudes beyond this are no setting of any device
+
+
+def program_keys() -> tuple[str, ...]:
+    """A program object's keys in the order files are written (a READ reply's order)."""
+    def section(s: P.Section) -> list[str]:
+        return [p.key for p in P.TABLE if p.section is s]
+
+    return ("slot", "name", "mode", *section(P.Section.PULSE), "recharge", *section(P.Section.SHAPE),
+            *section(P.Section.TIMING), "electrodes", "limits")
 
 
 @dataclass(frozen=True)
@@ -69,23 +70,82 @@ class FileError(ValueError):
         super().__init__("\n".join(f"{self.path}: {line}" for line in self.lines))
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+def quote_key(key: object) -> str:
+    """A key as it may be echoed: plain names as they are, anything else JSON-quoted (ASCII)."""
+    text = str(key)
+    if _PLAIN_KEY.fullmatch(text):
+        return text
+    return _short(json.dumps(text))
+
+
+def shown(value: object) -> str:
+    """A value from a file as it may be echoed: JSON, ASCII only, at most 60 characters."""
+    if isinstance(value, _Huge):
+        return value.text
+    try:
+        text = json.dumps(value, default=lambda o: o.text if isinstance(o, _Huge) else "?")
+    except (ValueError, RecursionError):
+        text = "a value"
+    return _short(text)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
+
+
+class _Huge:
+    """A number literal too large to be any setting: kept as text so it can be named."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+        digits = sum(c.isdigit() for c in literal)
+        self.text = literal if len(literal) <= 24 else f"{literal[:12]}... (a number of {digits} digits)"
+
+
+def _parse_int(text: str) -> int | _Huge:
+    return _Huge(text) if len(text.lstrip("-")) > _MAX_DIGITS else int(text)
+
+
+def _parse_float(text: str) -> float | _Huge:
+    value = float(text)
+    return value if math.isfinite(value) else _Huge(text)
+
+
 # --- reading -------------------------------------------------------------------------
 
 
 def load(path: str | os.PathLike[str]) -> ProgramFile:
     """Read and validate a program file; raises FileError with one line per problem."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise FileError(path, ["no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileError(path, [f"cannot read: {exc}"]) from None
+    except IsADirectoryError:
+        raise FileError(path, ["is a folder, not a program file"]) from None
+    except OSError as exc:
+        raise FileError(path, [f"cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_BYTES:
+        raise FileError(path, [f"larger than {MAX_BYTES // 1024} KiB: not a program file"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileError(path, [f"byte {exc.start}: not UTF-8 text"]) from None
     return loads(text, path)
 
 
 def loads(text: str, path: str | os.PathLike[str] = "<text>") -> ProgramFile:
+    if len(text) > MAX_BYTES:
+        raise FileError(path, [f"larger than {MAX_BYTES // 1024} KiB: not a program file"])
+    deep = _too_deep(text, MAX_DEPTH)
+    if deep is not None:
+        raise FileError(path, [f"{deep}: nested deeper than {MAX_DEPTH} levels"])
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                          parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
         raise FileError(path, [f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"]) from None
     except ValueError as exc:
@@ -97,11 +157,50 @@ def loads(text: str, path: str | os.PathLike[str] = "<text>") -> ProgramFile:
     return result
 
 
+def _too_deep(text: str, limit: int) -> str | None:
+    """The key path where ``text`` nests deeper than ``limit``, or None.
+
+    A light scan of the JSON structure (strings skipped, object keys and list positions
+    tracked), so a file cannot exhaust the parser's recursion before it is judged.
+    """
+    frames: list[list[str | int]] = []  # per open container: [kind, position]
+    last = ""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            last = text[i + 1:j]
+            i = j + 1
+            continue
+        if c in "[{":
+            if len(frames) >= limit:
+                return _path_text([f[1] for f in frames]) or "the file"
+            frames.append([c, 0 if c == "[" else ""])
+        elif c in "]}" and frames:
+            frames.pop()
+        elif c == ":" and frames and frames[-1][0] == "{":
+            frames[-1][1] = last
+        elif c == "," and frames and frames[-1][0] == "[":
+            frames[-1][1] = int(frames[-1][1]) + 1
+        i += 1
+    return None
+
+
+def _path_text(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{quote_key(part)}" if out else quote_key(part))
+    return out
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"key '{key}' appears twice in one object")
+            raise ValueError(f"key {quote_key(key)} appears twice in one object")
         out[key] = value
     return out
 
@@ -117,11 +216,12 @@ def from_data(data: Any, problems: list[str]) -> ProgramFile | None:
         return None
     for key in data:
         if key not in _TOP_KEYS:
-            problems.append(f"{key}: unknown key (allowed: {', '.join(_TOP_KEYS)})")
+            problems.append(f"{quote_key(key)}: unknown key (allowed: {', '.join(_TOP_KEYS)})")
     if data.get("format") != FORMAT:
-        problems.append(f"format: must be \"{FORMAT}\" (found {json.dumps(data.get('format'))})")
-    if data.get("version") != VERSION:
-        problems.append(f"version: must be {VERSION} (found {json.dumps(data.get('version'))})")
+        problems.append(f"format: must be \"{FORMAT}\" (found {shown(data.get('format'))})")
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
+        problems.append(f"version: must be {VERSION} (found {shown(version)})")
     device = _device(data.get("device", {}), problems)
     raw_programs = data.get("programs")
     if not isinstance(raw_programs, list) or not raw_programs:
@@ -152,11 +252,11 @@ def _device(raw: Any, problems: list[str]) -> DeviceModel | None:
     ok = True
     for key in raw:
         if key not in _DEVICE_KEYS:
-            problems.append(f"device.{key}: unknown key (allowed: {', '.join(_DEVICE_KEYS)})")
+            problems.append(f"device.{quote_key(key)}: unknown key (allowed: {', '.join(_DEVICE_KEYS)})")
             ok = False
     chem = raw.get("chemistry", "liion")
     if chem not in CHEMISTRIES:
-        problems.append(f"device.chemistry: {json.dumps(chem)} is not one of {', '.join(CHEMISTRIES)}")
+        problems.append(f"device.chemistry: {shown(chem)} is not one of {', '.join(CHEMISTRIES)}")
         ok = False
     imp = raw.get("contact_impedance_ohm", {})
     overrides: dict[str, float] = {}
@@ -165,12 +265,12 @@ def _device(raw: Any, problems: list[str]) -> DeviceModel | None:
         ok = False
     else:
         for contact, value in imp.items():
-            where = f"device.contact_impedance_ohm.{contact}"
+            where = f"device.contact_impedance_ohm.{quote_key(contact)}"
             if contact not in P.CONTACTS:
-                problems.append(f"{where}: not a contact (1..16 or case)")
+                problems.append(f"{where}: not a contact ({P.CONTACTS[0]}..{P.N_CONTACTS} or {P.CASE})")
                 ok = False
             elif not _is_number(value) or not 1 <= value <= 100_000:
-                problems.append(f"{where}: {json.dumps(value)} is not an impedance in 1..100000 ohm")
+                problems.append(f"{where}: {shown(value)} is not an impedance in 1..100000 ohm")
                 ok = False
             else:
                 overrides[contact] = float(value)
@@ -183,16 +283,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _canonical(value: Any, spec: P.ParamSpec, where: str, problems: list[str]) -> int | None:
-    """File value to canonical integer, refusing non-numbers and finer-than-resolution values."""
-    if not _is_number(value):
-        problems.append(f"{where}: {json.dumps(value)} is not a number")
+def _canonical(value: Any, param: P.Param, spec: P.ParamSpec | None, where: str, problems: list[str]) -> int | None:
+    """File value to canonical integer, refusing non-numbers, numbers far beyond any
+    range and finer-than-resolution values."""
+    if isinstance(value, _Huge) or (_is_number(value) and abs(value * param.file_scale) > _LARGEST):
+        allowed = f" (allowed {spec.range_text()})" if spec is not None else ""
+        problems.append(f"{where}: {shown(value)} is far outside any range{allowed}")
         return None
-    scaled = value * spec.file_scale
+    if not _is_number(value):
+        problems.append(f"{where}: {shown(value)} is not a number")
+        return None
+    scaled = value * param.file_scale
     nearest = round(scaled)
     if abs(scaled - nearest) > 1e-6 * max(1.0, abs(scaled)):
-        step = spec.fmt(spec.step) if spec.file_scale > 1 else "1"
-        problems.append(f"{where}: {value} is finer than the resolution ({step} {spec.file_unit})".rstrip())
+        step = param.fmt(param.step) if param.file_scale > 1 else "1"
+        problems.append(f"{where}: {value} is finer than the resolution ({step} {param.file_unit})".rstrip())
         return None
     return int(nearest)
 
@@ -201,68 +306,64 @@ def _program(raw: Any, prefix: str, index: int, problems: list[str]) -> Program 
     if not isinstance(raw, dict):
         problems.append(f"{prefix}: must be an object")
         return None
+    known = program_keys()
     for key in raw:
-        if key not in _PROGRAM_KEYS:
-            problems.append(f"{prefix}.{key}: unknown key")
+        if key not in known:
+            problems.append(f"{prefix}.{quote_key(key)}: unknown key")
     start = len(problems)  # unknown keys are reported but do not stop the other checks
-    for key in _REQUIRED:
-        if key not in raw:
-            problems.append(f"{prefix}.{key}: missing (required)")
-    if len(problems) > start:
+    mode_text = raw.get("mode")
+    if mode_text is None:
+        problems.append(f"{prefix}.mode: missing (required)")
         return None
-
-    mode_text = raw["mode"]
     try:
-        mode = Mode(mode_text)
+        mode = Mode(mode_text) if isinstance(mode_text, str) else None
     except ValueError:
-        problems.append(f"{prefix}.mode: {json.dumps(mode_text)} is not one of tonic, burst, hf")
+        mode = None
+    if mode is None:
+        problems.append(f"{prefix}.mode: {shown(mode_text)} is not one of {', '.join(Mode)}")
         return None
     table = P.PARAMS[mode]
 
     slot = raw.get("slot", index + 1)
     if not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot <= P.N_SLOTS:
-        problems.append(f"{prefix}.slot: {json.dumps(slot)} is not a slot 1..{P.N_SLOTS}")
+        problems.append(f"{prefix}.slot: {shown(slot)} is not a slot 1..{P.N_SLOTS}")
     name = raw.get("name", "")
     if not isinstance(name, str):
         problems.append(f"{prefix}.name: must be text")
+        name = ""
     recharge_text = raw.get("recharge", P.RECHARGE[mode][0].value)
     try:
         recharge = Recharge(recharge_text)
     except ValueError:
-        problems.append(f"{prefix}.recharge: {json.dumps(recharge_text)} is not active or passive")
+        problems.append(f"{prefix}.recharge: {shown(recharge_text)} is not one of {', '.join(Recharge)}")
         recharge = P.RECHARGE[mode][0]
 
     values: dict[str, int | None] = {}
-    for key in P.all_keys():
-        spec = table.get(key)
-        raw_value = raw.get(key)
-        if spec is None:
-            if raw_value is not None:
-                problems.append(f"{prefix}.{key}: is not used in {mode.value} mode (leave it out or null)")
-            values[key] = None
-            continue
+    for param in P.TABLE:
+        spec = table.get(param.key)
+        raw_value = raw.get(param.key)
+        where = f"{prefix}.{param.key}"
         if raw_value is None:
-            if key in ("burst_pulses", "intraburst_rate_hz"):
-                problems.append(f"{prefix}.{key}: missing (required for burst)")
-                continue
-            values[key] = 0
+            if spec is not None and param.required:
+                problems.append(f"{where}: {missing(param, mode).message}")
+            values[param.key] = None if spec is None or param.required else 0
             continue
-        values[key] = _canonical(raw_value, spec, f"{prefix}.{key}", problems)
+        if spec is None:
+            problems.append(f"{where}: {not_used(param, mode).message}")
+            continue
+        values[param.key] = _canonical(raw_value, param, spec, where, problems)
 
-    electrodes = _electrodes(raw["electrodes"], f"{prefix}.electrodes", problems)
+    raw_electrodes = raw.get("electrodes")
+    electrodes = None
+    if raw_electrodes is None:
+        problems.append(f"{prefix}.electrodes: missing (required)")
+    else:
+        electrodes = _electrodes(raw_electrodes, f"{prefix}.electrodes", problems)
     limits = _limits(raw.get("limits", {}), mode, f"{prefix}.limits", problems)
     if len(problems) > start or electrodes is None or limits is None:
         return None
-    def num(key: str) -> int:
-        return values.get(key) or 0
-
-    return Program(
-        mode, num("amplitude_ma"), num("pulse_width_us"), num("rate_hz"), electrodes,
-        interphase_us=num("interphase_us"), recharge=recharge,
-        burst_pulses=values.get("burst_pulses"), intraburst_rate_hz=values.get("intraburst_rate_hz"),
-        cycle_on_ms=num("cycle_on_s"), cycle_off_ms=num("cycle_off_s"), ramp_ms=num("ramp_s"),
-        limits=limits, name=name, slot=slot,
-    )
+    base = Program(mode, 0, 0, 0, electrodes, recharge=recharge, limits=limits, name=name, slot=slot)
+    return base.with_values(values)
 
 
 def _electrodes(raw: Any, where: str, problems: list[str]) -> Electrodes | None:
@@ -271,8 +372,12 @@ def _electrodes(raw: Any, where: str, problems: list[str]) -> Electrodes | None:
         return None
     ok = True
     for contact, value in raw.items():
-        if not isinstance(value, int) or isinstance(value, bool):
-            problems.append(f"{where}.{contact}: {json.dumps(value)} is not a whole percent")
+        if contact not in P.CONTACTS:
+            problems.append(f"{where}.{quote_key(contact)}: is not a contact ({P.CONTACTS[0]}..{P.N_CONTACTS} "
+                            f"or {P.CASE})")
+            ok = False
+        elif not isinstance(value, int) or isinstance(value, bool):
+            problems.append(f"{where}.{contact}: {shown(value)} is not a whole percent")
             ok = False
     return Electrodes.of(raw) if ok else None
 
@@ -284,51 +389,46 @@ def _limits(raw: Any, mode: Mode, where: str, problems: list[str]) -> Limits | N
     ok = True
     values: dict[str, int | None] = {}
     for key, value in raw.items():
-        if key not in P.LIMIT_KEYS:
-            problems.append(f"{where}.{key}: unknown key (allowed: {', '.join(P.LIMIT_KEYS)})")
+        limit = P.LIMITS.get(key)
+        if limit is None:
+            problems.append(f"{where}.{quote_key(key)}: unknown key (allowed: {', '.join(P.LIMITS)})")
             ok = False
             continue
-        spec = P.PARAMS[mode].get(P.LIMIT_KEYS[key][0])
+        spec = P.PARAMS[mode].get(limit.param.key)
         if spec is None or value is None:
-            values[key] = None
+            values[limit.attr] = None
             continue
-        canon = _canonical(value, spec, f"{where}.{key}", problems)
+        canon = _canonical(value, limit.param, spec, f"{where}.{key}", problems)
         ok = ok and canon is not None
-        values[key] = canon
+        values[limit.attr] = canon
     if not ok:
         return None
-    return Limits(
-        amplitude_min_ua=values.get("amplitude_min_ma"),
-        amplitude_max_ua=values.get("amplitude_max_ma"),
-        pulse_width_min_us=values.get("pulse_width_min_us"),
-        pulse_width_max_us=values.get("pulse_width_max_us"),
-        rate_min_hz=values.get("rate_min_hz"),
-        rate_max_hz=values.get("rate_max_hz"),
-    )
+    return Limits(**values)
 
 
 # --- writing -------------------------------------------------------------------------
 
 
 def program_to_data(prog: Program) -> dict[str, Any]:
-    """A program as its program-file object, every key written out."""
+    """A program as its program-file object, every key written out (null where the mode
+    does not take a parameter)."""
     table = P.PARAMS[prog.mode]
-    out: dict[str, Any] = {"slot": prog.slot, "name": prog.name, "mode": prog.mode.value}
-    for key in ("amplitude_ma", "pulse_width_us", "rate_hz", "interphase_us"):
-        out[key] = table[key].to_file(prog.canonical(key) or 0)
-    out["recharge"] = prog.recharge.value
-    for key in ("burst_pulses", "intraburst_rate_hz"):
-        value = prog.canonical(key)
-        out[key] = None if value is None else value
-    for key in ("cycle_on_s", "cycle_off_s", "ramp_s"):
-        out[key] = table[key].to_file(prog.canonical(key) or 0)
-    out["electrodes"] = prog.electrodes.as_dict()
-    limits: dict[str, Any] = {}
-    for key, (param_key, _side, _wire) in P.LIMIT_KEYS.items():
-        value = prog.limits.get(key)
-        if value is not None:
-            limits[key] = table[param_key].to_file(value)
-    out["limits"] = limits
+    out: dict[str, Any] = {}
+    for key in program_keys():
+        if key in P.BY_KEY:
+            value = prog.canonical(key)
+            out[key] = None if key not in table else P.BY_KEY[key].to_file(value or 0)
+        elif key == "mode":
+            out[key] = prog.mode.value
+        elif key == "recharge":
+            out[key] = prog.recharge.value
+        elif key == "electrodes":
+            out[key] = prog.electrodes.as_dict()
+        elif key == "limits":
+            out[key] = {k: P.LIMITS[k].param.to_file(v) for k, v in prog.limits.set_values().items()
+                        if P.LIMITS[k].param.key in table}
+        else:
+            out[key] = getattr(prog, key)
     return out
 
 
@@ -361,42 +461,7 @@ def save(pf: ProgramFile, path: str | os.PathLike[str]) -> None:
     atomic_write_text(path, dumps(pf))
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the new one, never a part."""
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
-    """Let ``write`` fill a temporary file beside ``path``, flush it to disk, rename it over
-    ``path``: whole or not at all. If ``write`` raises, ``path`` is untouched."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 __all__ = [
     "BAD_ARG", "FileError", "ProgramFile", "Problem", "dumps", "load", "loads", "save",
-    "program_to_data", "to_data", "atomic_write", "atomic_write_text",
+    "program_to_data", "to_data", "atomic_write", "atomic_write_text", "quote_key", "shown",
 ]

@@ -11,20 +11,61 @@ percent); program files use friendlier units (mA, s) and convert through ``file_
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+from typing import ClassVar
 
 
-class Mode(StrEnum):
-    """Stimulation mode of a program."""
+class _ModeMeta(type):
+    """Iterating ``Mode`` walks the modes of the table, in table order."""
 
-    TONIC = "tonic"
-    BURST = "burst"
-    HF = "hf"
+    def __iter__(cls) -> Iterator[Mode]:
+        return iter(MODES)
+
+    def __len__(cls) -> int:
+        return len(MODES)
+
+
+class Mode(str, metaclass=_ModeMeta):
+    """Stimulation mode of a program: a name the table (``MODES``) knows.
+
+    Not an Enum, so that a mode is one more row of ``MODES`` and nothing else: ``Mode(name)``
+    returns the table's own instance (so ``is`` comparisons hold) or raises ValueError.
+    """
+
+    TONIC: ClassVar[Mode]
+    BURST: ClassVar[Mode]
+    HF: ClassVar[Mode]
+
+    def __new__(cls, name: str) -> Mode:
+        for mode in MODES:
+            if mode == name:
+                return mode
+        raise ValueError(f"{name!r} is not a mode (allowed: {', '.join(MODES)})")
+
+    @classmethod
+    def new(cls, name: str) -> Mode:
+        """A fresh mode name, to be given a row in ``MODES``."""
+        return str.__new__(cls, name)
+
+    @property
+    def value(self) -> str:
+        return str(self)
 
     @property
     def wire(self) -> str:
-        return self.value.upper()
+        return self.upper()
+
+    @property
+    def spec(self) -> ModeSpec:
+        return MODES[self]
+
+
+Mode.TONIC = Mode.new("tonic")
+Mode.BURST = Mode.new("burst")
+Mode.HF = Mode.new("hf")
 
 
 class Recharge(StrEnum):
@@ -38,30 +79,49 @@ class Recharge(StrEnum):
         return self.value.upper()
 
 
-@dataclass(frozen=True)
-class ParamSpec:
-    """One numeric parameter of one mode.
+class Section(StrEnum):
+    """Where a parameter stands in a program file and a READ reply (before or after RECHARGE)."""
 
-    ``minimum``/``maximum``/``step`` are canonical integers (wire units). ``zero_off``
-    marks parameters where 0 means "off" and is allowed below ``minimum`` (cycling).
-    A file value times ``file_scale`` is the canonical value.
+    PULSE = "pulse"  #: amplitude, pulse width, rate, gap: before RECHARGE
+    SHAPE = "shape"  #: mode-specific shape (burst): after RECHARGE
+    TIMING = "timing"  #: cycling and ramp: last
+
+
+class LimitKind(StrEnum):
+    """How a parameter takes clinician limits on patient changes."""
+
+    NONE = "none"
+    RANGE = "range"  #: always in force; unset = the mode's whole range (amplitude)
+    UNLOCK = "unlock"  #: set only to unlock patient changes (pulse width, rate)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One numeric program parameter, the same in every mode: its name on every face.
+
+    ``attr`` is the Program attribute, ``key`` the program-file key, ``wire`` the protocol
+    key, ``c_name`` the firmware stub's identifier. Values are canonical integers in
+    ``unit`` (the wire's units); a file value times ``file_scale`` is canonical.
+    ``required``: a program of a mode that takes it must give it; otherwise it defaults to
+    0. ``editor_step``/``patient_step`` are canonical; ``patient_step`` 0 means the patient
+    cannot step it. ``timing``: it shapes the pulse train's timing (amplitude does not).
     """
 
+    attr: str
     key: str
     wire: str
+    c_name: str
     label: str
     unit: str
-    minimum: int
-    maximum: int
-    step: int = 1
     file_unit: str = ""
     file_scale: int = 1
-    zero_off: bool = False
-
-    def allows(self, value: int) -> bool:
-        if self.zero_off and value == 0:
-            return True
-        return self.minimum <= value <= self.maximum
+    step: int = 1
+    editor_step: int = 1
+    patient_step: int = 0
+    required: bool = False
+    timing: bool = True
+    section: Section = Section.PULSE
+    limits: LimitKind = LimitKind.NONE
 
     def to_file(self, value: int) -> float | int:
         """Canonical integer to the program-file value (mA or s for scaled keys)."""
@@ -73,9 +133,90 @@ class ParamSpec:
         """A value as a person reads it, in file units (``1.5``, ``300``)."""
         return fmt_number(self.to_file(value))
 
+    def show(self, value: int) -> str:
+        """A value with its unit as the app shows it: ``1.5 mA``, ``300 µs``, ``10 kHz``."""
+        unit = self.file_unit or self.unit
+        if unit == "Hz" and value >= 1000:
+            return f"{fmt_number(value / 1000)} kHz"
+        text = self.fmt(value)
+        return f"{text} {unit.replace('us', 'µs')}" if unit else text
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A clinician limit of one parameter's patient changes, derived from the parameter."""
+
+    param: Param
+    side: str  #: "min" or "max"
+
+    @property
+    def attr(self) -> str:
+        base, _, unit = self.param.attr.rpartition("_")
+        return f"{base}_{self.side}_{unit}"
+
+    @property
+    def key(self) -> str:
+        base, _, unit = self.param.key.rpartition("_")
+        return f"{base}_{self.side}_{unit}"
+
+    @property
+    def wire(self) -> str:
+        return f"{self.param.wire}_{self.side.upper()}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A parameter's range in one mode, canonical integers; ``zero_off``: 0 means off."""
+
+    minimum: int
+    maximum: int
+    zero_off: bool = False
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter as one mode takes it: the parameter and its range there."""
+
+    param: Param
+    range: Range
+
+    key = property(lambda self: self.param.key)
+    wire = property(lambda self: self.param.wire)
+    label = property(lambda self: self.param.label)
+    unit = property(lambda self: self.param.unit)
+    file_unit = property(lambda self: self.param.file_unit)
+    file_scale = property(lambda self: self.param.file_scale)
+    step = property(lambda self: self.param.step)
+    minimum = property(lambda self: self.range.minimum)
+    maximum = property(lambda self: self.range.maximum)
+    zero_off = property(lambda self: self.range.zero_off)
+
+    def allows(self, value: int) -> bool:
+        if self.range.zero_off and value == 0:
+            return True
+        return self.range.minimum <= value <= self.range.maximum
+
+    def to_file(self, value: int) -> float | int:
+        return self.param.to_file(value)
+
+    def fmt(self, value: int) -> str:
+        return self.param.fmt(value)
+
     def range_text(self) -> str:
         low = f"0 or {self.fmt(self.minimum)}" if self.zero_off else self.fmt(self.minimum)
         return f"{low}..{self.fmt(self.maximum)} {self.file_unit}".strip()
+
+
+@dataclass(frozen=True)
+class ModeSpec:
+    """One mode: its label, ranges by parameter key, recharge choices (first = default),
+    the remote's summary (``{key}`` placeholders) and the device families that offer it."""
+
+    label: str
+    ranges: Mapping[str, Range]
+    recharge: tuple[Recharge, ...]
+    summary: str = "{rate_hz} · {pulse_width_us}"
+    families: tuple[str, ...] = ("SCS-R",)
 
 
 def fmt_number(value: float | int) -> str:
@@ -87,77 +228,103 @@ def fmt_number(value: float | int) -> str:
     return str(value)
 
 
-def _amp(max_ua: int) -> ParamSpec:
-    return ParamSpec("amplitude_ma", "AMP", "Amplitude", "uA", 0, max_ua, 1, "mA", 1000)
-
-
-def _pw(lo: int, hi: int) -> ParamSpec:
-    return ParamSpec("pulse_width_us", "PW", "Pulse width", "us", lo, hi, 1, "us")
-
-
-def _rate(lo: int, hi: int, label: str = "Rate") -> ParamSpec:
-    return ParamSpec("rate_hz", "RATE", label, "Hz", lo, hi, 1, "Hz")
-
-
-def _ipg(hi: int) -> ParamSpec:
-    return ParamSpec("interphase_us", "IPG", "Interphase gap", "us", 0, hi, 1, "us")
-
-
-_CYCLE_ON = ParamSpec(
-    "cycle_on_s", "CYCLE_ON_MS", "Cycle on", "ms", 1000, 5_400_000, 1, "s", 1000, zero_off=True
+#: Every numeric parameter, in the order validation reports range problems (and the C
+#: stub indexes them).
+TABLE: tuple[Param, ...] = (
+    Param("amplitude_ua", "amplitude_ma", "AMP", "AMP", "Amplitude", "uA", "mA", 1000, editor_step=10,
+          patient_step=100, required=True, timing=False, limits=LimitKind.RANGE),
+    Param("pulse_width_us", "pulse_width_us", "PW", "PW", "Pulse width", "us", "us", required=True,
+          patient_step=10, limits=LimitKind.UNLOCK),
+    Param("rate_hz", "rate_hz", "RATE", "RATE", "Rate", "Hz", "Hz", required=True, patient_step=1,
+          limits=LimitKind.UNLOCK),
+    Param("interphase_us", "interphase_us", "IPG", "IPG", "Interphase gap", "us", "us"),
+    Param("cycle_on_ms", "cycle_on_s", "CYCLE_ON_MS", "CYCLE_ON", "Cycle on", "ms", "s", 1000, editor_step=1000,
+          section=Section.TIMING),
+    Param("cycle_off_ms", "cycle_off_s", "CYCLE_OFF_MS", "CYCLE_OFF", "Cycle off", "ms", "s", 1000,
+          editor_step=1000, section=Section.TIMING),
+    Param("ramp_ms", "ramp_s", "RAMP_MS", "RAMP", "Ramp", "ms", "s", 1000, editor_step=100, section=Section.TIMING),
+    Param("burst_pulses", "burst_pulses", "BURST_N", "BURST_N", "Pulses per burst", "", "", required=True,
+          section=Section.SHAPE),
+    Param("intraburst_rate_hz", "intraburst_rate_hz", "INTRA_HZ", "INTRA", "Intra-burst rate", "Hz", "Hz",
+          required=True, section=Section.SHAPE),
 )
-_CYCLE_OFF = ParamSpec(
-    "cycle_off_s", "CYCLE_OFF_MS", "Cycle off", "ms", 1000, 5_400_000, 1, "s", 1000, zero_off=True
-)
-_RAMP = ParamSpec("ramp_s", "RAMP_MS", "Ramp", "ms", 0, 10_000, 1, "s", 1000)
 
-#: The parameter table: for every mode, the numeric parameters it takes.
-PARAMS: dict[Mode, dict[str, ParamSpec]] = {
-    Mode.TONIC: {
-        p.key: p
-        for p in (_amp(20_000), _pw(20, 1000), _rate(2, 1200), _ipg(1000), _CYCLE_ON, _CYCLE_OFF, _RAMP)
-    },
-    Mode.BURST: {
-        p.key: p
-        for p in (
-            _amp(20_000),
-            _pw(100, 1000),
-            _rate(1, 100, "Burst rate"),
-            ParamSpec("burst_pulses", "BURST_N", "Pulses per burst", "", 2, 10, 1, ""),
-            ParamSpec("intraburst_rate_hz", "INTRA_HZ", "Intra-burst rate", "Hz", 250, 1000, 1, "Hz"),
-            _ipg(1000),
-            _CYCLE_ON,
-            _CYCLE_OFF,
-            _RAMP,
-        )
-    },
-    Mode.HF: {
-        p.key: p
-        for p in (_amp(15_000), _pw(20, 200), _rate(1000, 10_000), _ipg(100), _CYCLE_ON, _CYCLE_OFF, _RAMP)
-    },
+_CYCLING = {"cycle_on_s": Range(1000, 5_400_000, zero_off=True), "cycle_off_s": Range(1000, 5_400_000, zero_off=True),
+            "ramp_s": Range(0, 10_000)}
+
+#: The modes, each with the ranges of the parameters it takes.
+MODES: dict[Mode, ModeSpec] = {
+    Mode.TONIC: ModeSpec(
+        "Tonic",
+        {"amplitude_ma": Range(0, 20_000), "pulse_width_us": Range(20, 1000), "rate_hz": Range(2, 1200),
+         "interphase_us": Range(0, 1000), **_CYCLING},
+        (Recharge.ACTIVE, Recharge.PASSIVE),
+    ),
+    Mode.BURST: ModeSpec(
+        "Burst",
+        {"amplitude_ma": Range(0, 20_000), "pulse_width_us": Range(100, 1000), "rate_hz": Range(1, 100),
+         "burst_pulses": Range(2, 10), "intraburst_rate_hz": Range(250, 1000), "interphase_us": Range(0, 1000),
+         **_CYCLING},
+        (Recharge.PASSIVE, Recharge.ACTIVE),
+        summary="{rate_hz} · {burst_pulses} × {intraburst_rate_hz} · {pulse_width_us}",
+    ),
+    Mode.HF: ModeSpec(
+        "High frequency",
+        {"amplitude_ma": Range(0, 15_000), "pulse_width_us": Range(20, 200), "rate_hz": Range(1000, 10_000),
+         "interphase_us": Range(0, 100), **_CYCLING},
+        (Recharge.ACTIVE,),
+    ),
 }
+
+#: A parameter by program-file key.
+BY_KEY: Mapping[str, Param] = MappingProxyType({p.key: p for p in TABLE})
+
+
+class _ModeParams(Mapping[Mode, Mapping[str, ParamSpec]]):
+    """``PARAMS[mode][key]``: the mode's parameters as specs, read live from ``MODES``."""
+
+    def __getitem__(self, mode: Mode) -> Mapping[str, ParamSpec]:
+        ranges = MODES[mode].ranges
+        return {p.key: ParamSpec(p, ranges[p.key]) for p in TABLE if p.key in ranges}
+
+    def __iter__(self) -> Iterator[Mode]:
+        return iter(MODES)
+
+    def __len__(self) -> int:
+        return len(MODES)
+
+
+#: For every mode, the numeric parameters it takes (in table order).
+PARAMS: Mapping[Mode, Mapping[str, ParamSpec]] = _ModeParams()
+
+
+class _RechargeView(Mapping[Mode, tuple[Recharge, ...]]):
+    def __getitem__(self, mode: Mode) -> tuple[Recharge, ...]:
+        return MODES[mode].recharge
+
+    def __iter__(self) -> Iterator[Mode]:
+        return iter(MODES)
+
+    def __len__(self) -> int:
+        return len(MODES)
+
 
 #: Recharge choices per mode; the first is the default.
-RECHARGE: dict[Mode, tuple[Recharge, ...]] = {
-    Mode.TONIC: (Recharge.ACTIVE, Recharge.PASSIVE),
-    Mode.BURST: (Recharge.PASSIVE, Recharge.ACTIVE),
-    Mode.HF: (Recharge.ACTIVE,),
-}
+RECHARGE: Mapping[Mode, tuple[Recharge, ...]] = _RechargeView()
 
-#: Clinician limits: limit key -> (the parameter it bounds, "min" or "max", wire key).
-LIMIT_KEYS: dict[str, tuple[str, str, str]] = {
-    "amplitude_min_ma": ("amplitude_ma", "min", "AMP_MIN"),
-    "amplitude_max_ma": ("amplitude_ma", "max", "AMP_MAX"),
-    "pulse_width_min_us": ("pulse_width_us", "min", "PW_MIN"),
-    "pulse_width_max_us": ("pulse_width_us", "max", "PW_MAX"),
-    "rate_min_hz": ("rate_hz", "min", "RATE_MIN"),
-    "rate_max_hz": ("rate_hz", "max", "RATE_MAX"),
-}
+
+def limits() -> tuple[Limit, ...]:
+    """Every clinician limit, min before max, in table order."""
+    return tuple(Limit(p, side) for p in TABLE if p.limits is not LimitKind.NONE for side in ("min", "max"))
+
+
+#: Clinician limits by program-file key (``amplitude_max_ma``).
+LIMITS: Mapping[str, Limit] = MappingProxyType({lim.key: lim for lim in limits()})
 
 # --- resolutions ---------------------------------------------------------------------
-AMP_WIRE_STEP_UA = 1  #: amplitude resolution on the wire and in files
-AMP_EDITOR_STEP_UA = 10  #: the clinician editor's amplitude step (0.01 mA)
-AMP_PATIENT_STEP_UA = 100  #: one patient step (0.1 mA), `AMP STEP=+1`
+AMP_WIRE_STEP_UA = BY_KEY["amplitude_ma"].step  #: amplitude resolution on the wire and in files
+AMP_EDITOR_STEP_UA = BY_KEY["amplitude_ma"].editor_step  #: the clinician editor's amplitude step (0.01 mA)
+AMP_PATIENT_STEP_UA = BY_KEY["amplitude_ma"].patient_step  #: one patient step (0.1 mA), `AMP STEP=+1`
 
 # --- feasibility ---------------------------------------------------------------------
 FIT_MARGIN_US = 10  #: a pulse and its recharge leave at least this much of the period
@@ -213,12 +380,8 @@ def spec(mode: Mode, key: str) -> ParamSpec | None:
 
 
 def all_keys() -> tuple[str, ...]:
-    """Every numeric parameter key of any mode, in table order."""
-    seen: dict[str, None] = {}
-    for table in PARAMS.values():
-        for key in table:
-            seen.setdefault(key, None)
-    return tuple(seen)
+    """Every numeric parameter's file key, in table order."""
+    return tuple(p.key for p in TABLE)
 
 
 def max_fitting_pw(rate_hz: int, ipg_us: int, recharge: Recharge) -> int:

@@ -24,8 +24,10 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from . import params as P
 from .params import Mode, Recharge
-from .program import Program, check_program
+from .program import Program
+from .validate import check_program
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -34,10 +36,7 @@ FloatArray = npt.NDArray[np.float64]
 NO_END = 2**62
 
 #: Program keys whose problems make the pulse timing undefined (ranges, fit, cycling pair).
-_TIMING_KEYS = frozenset({
-    "pulse_width_us", "rate_hz", "interphase_us", "burst_pulses", "intraburst_rate_hz",
-    "cycle_on_s", "cycle_off_s", "ramp_s", "recharge",
-})
+_TIMING_KEYS = frozenset({*(p.key for p in P.TABLE if p.timing), "recharge"})
 
 
 @dataclass(frozen=True)

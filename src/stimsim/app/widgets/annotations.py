@@ -44,7 +44,7 @@ def summary_lines(prog: Program, delivered_ma: float, limited: bool) -> list[str
         lines.append(f"Burst of {prog.burst_pulses} pulses at {fmt_hz(prog.intraburst_rate_hz or 0)}, "
                      f"every {_us(1 / prog.rate_hz)} ({fmt_hz(prog.rate_hz)})")
     else:
-        lines.append(f"{'High frequency' if prog.mode is Mode.HF else 'Tonic'} {fmt_hz(prog.rate_hz)}: "
+        lines.append(f"{prog.mode.spec.label} {fmt_hz(prog.rate_hz)}: "
                      f"period {_us(1 / prog.rate_hz)}")
     lines.append(f"Pulse width {prog.pulse_width_us} µs · interphase gap {prog.interphase_us} µs · "
                  f"{prog.recharge.value} recharge")

@@ -30,29 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.params import Mode
-from ...engine.program import Program
+from ...engine.describe import mode_line
 from ..controller import Controller
-from ..messages import fmt_hz, fmt_ma
+from ..messages import fmt_ma
 from ..model import AppModel, Link
 from ..style import icon, repolish
 
 NOTICE_SECONDS = 8.0  #: a refusal stays on the screen this long (or until the next one)
 _ICON_LIGHT = "#f2f5f8"
-
-
-def mode_line(program: Program) -> str:
-    """One line that says what the program does, in the remote's words."""
-    if program.mode is Mode.BURST:
-        text = (f"Burst · {program.rate_hz} Hz · {program.burst_pulses} × {program.intraburst_rate_hz} Hz"
-                f" · {program.pulse_width_us} µs")
-    elif program.mode is Mode.HF:
-        text = f"High frequency · {fmt_hz(program.rate_hz)} · {program.pulse_width_us} µs"
-    else:
-        text = f"Tonic · {program.rate_hz} Hz · {program.pulse_width_us} µs"
-    if program.cycling:
-        text += f" · cycling {program.cycle_on_ms / 1000:g} s on / {program.cycle_off_ms / 1000:g} s off"
-    return text
 
 
 class PatientRemote(QWidget):
