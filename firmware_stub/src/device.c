@@ -2,8 +2,9 @@
  * between a received line and its reply except the verbs themselves (verbs.c).
  * Order of checks: TOO_LONG, BAD_SYNTAX, BAD_CRC, STALE, then the verb's own
  * (UNKNOWN_VERB, DENIED, LOCKED, BAD_ARG, OUT_OF_RANGE, UNSAFE, LIMIT, STATE). */
-#include "device_internal.h"
+#include "device_api.h"
 #include "hal.h"
+#include "verbs.h"
 
 fw_device_t fw_dev;
 
@@ -60,7 +61,7 @@ void fw_event_close(fw_device_t *d)
     }
 }
 
-void fw_events_flush(fw_device_t *d)
+static void fw_events_flush(fw_device_t *d)
 {
     uint8_t i;
     for (i = 0; i < d->evn && i < FW_EVQ_N; i++) {
@@ -447,6 +448,8 @@ int fw_set_pin(fw_device_t *d, const char *pin)
 
 /* ---- sequencing ---- */
 
+static int fw_reply_text_is_ok(const char *reply);
+
 static uint32_t seq_ahead(int32_t new_seq, int32_t last)
 {
     return (uint32_t)(((new_seq - last) % FW_SEQ_MAX + FW_SEQ_MAX) % FW_SEQ_MAX);
@@ -617,7 +620,7 @@ static void process_line(fw_device_t *d, const char *line, size_t len)
     fw_events_flush(d);
 }
 
-int fw_reply_text_is_ok(const char *p)
+static int fw_reply_text_is_ok(const char *p)
 {
     if (p[0] == '#') {
         while (*p && *p != ' ') {

@@ -80,7 +80,7 @@ typedef struct {
     char ev_sink[2];       /* where an event goes when the queue is full */
     uint8_t evn;
     fw_buf_t eb;
-    uint8_t after;         /* FW_AFTER_*: work that follows the reply */
+    uint8_t after;         /* verbs.c's FW_AFTER_*: work that follows the reply */
     int64_t after_from;    /* LOG FROM= */
 } fw_device_t;
 

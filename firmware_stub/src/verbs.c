@@ -1,9 +1,13 @@
 /* verbs.c -- one handler per verb (protocol.md section 4, DEVICE-DECISIONS). Every
  * handler checks all its arguments before it changes anything, in the protocol's
  * order: BAD_ARG, OUT_OF_RANGE, UNSAFE, LIMIT, STATE. */
-#include "device_internal.h"
+#include "device_api.h"
 #include "hal.h"
 #include "sha256.h"
+#include "verbs.h"
+
+/* what a verb leaves for after its reply (d->after) */
+enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT };
 
 #define MAX_KEYS 24
 #define MAX_TOKENS 4
