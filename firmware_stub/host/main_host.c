@@ -3,10 +3,12 @@
  * to the C generator exactly as to a board.
  *
  *   stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]
- *               [--chem liion|primary] [--sn SERIAL]
+ *               [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]
  *
  * The first stdout line is `PORT /dev/pts/N` or `PORT socket://127.0.0.1:N`, flushed.
- * SIGINT / SIGTERM end it cleanly (trace flushed, sockets closed, exit status 0). */
+ * SIGINT / SIGTERM end it cleanly (trace flushed, sockets closed, exit status 0).
+ * Every TCP client starts a fresh session (fw_link_reset: PATIENT, not strict, no TEST),
+ * and one that sends nothing for --idle-timeout seconds (default 60) is disconnected. */
 #define _XOPEN_SOURCE 600
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@
 #include "codec.h"
 #include "device.h"
 #include "hal_host.h"
+#include "limits_local.h"
 
 #define FW_VERSION "0.1.0"
 #define OUTQ_SIZE 65536
@@ -152,7 +155,20 @@ static void refuse_busy(int listener)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]\n"
-               "                   [--chem liion|primary] [--sn SERIAL]\n");
+               "                   [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]\n");
+}
+
+/* A client leaves (or is sent away): its session goes with it. */
+static void drop_client(int *client, const char *why)
+{
+    if (why) {
+        fprintf(stderr, "stimfw-host: %s: connection closed\n", why);
+    }
+    close(*client);
+    *client = -1;
+    out_fd = -1;
+    outq_len = 0;
+    fw_link_reset(&fw_dev);
 }
 
 static int valid_pin(const char *pin)
@@ -173,6 +189,9 @@ int main(int argc, char **argv)
 {
     int use_pty = 0, tcp_port = -1, i, listener = -1, master = -1, slave = -1, client = -1, bound = 0;
     const char *state = 0, *trace_path = 0, *pin = 0, *sn = "HOST-0001";
+    double idle_s = FW_IDLE_TIMEOUT_S_DEFAULT;
+    uint64_t idle_us, last_rx_us = 0;
+    char idle_why[96];
     FILE *trace = 0;
     fw_port_t port;
     char name[256];
@@ -193,6 +212,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             tcp_port = (int)v;
+            i++;
+        } else if (strcmp(a, "--idle-timeout") == 0 && next) {
+            char *end;
+            idle_s = strtod(next, &end);
+            if (end == next || *end || !(idle_s > 0.0 && idle_s <= 86400.0)) {
+                fprintf(stderr, "stimfw-host: --idle-timeout %s: seconds, more than 0 and at most 86400\n", next);
+                return 2;
+            }
             i++;
         } else if (strcmp(a, "--state") == 0 && next) {
             state = next;
@@ -244,6 +271,8 @@ int main(int argc, char **argv)
         }
     }
 
+    idle_us = (uint64_t)(idle_s * 1e6);
+    snprintf(idle_why, sizeof idle_why, "client idle for %g s", idle_s);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -295,6 +324,13 @@ int main(int argc, char **argv)
         if (fw_dev.stim_on && timeout < STIM_BATCH_MS) {
             timeout = STIM_BATCH_MS;
         }
+        if (client >= 0) {
+            uint64_t idle_at = last_rx_us + idle_us;
+            int until_idle = idle_at > now ? (int)((idle_at - now + 999u) / 1000u) : 0;
+            if (until_idle < timeout) {
+                timeout = until_idle;
+            }
+        }
         if (master >= 0) {
             fds[n].fd = master;
             fds[n].events = (short)(POLLIN | (outq_len ? POLLOUT : 0));
@@ -328,7 +364,8 @@ int main(int argc, char **argv)
                     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     out_fd = client;
                     outq_len = 0;
-                    fw_rx_reset(&fw_dev);
+                    last_rx_us = hal_now_us();
+                    fw_link_reset(&fw_dev); /* whatever the last client was allowed, this one starts afresh */
                 }
             }
         }
@@ -340,16 +377,16 @@ int main(int argc, char **argv)
                 uint8_t buf[4096];
                 ssize_t got = read(fds[in_idx].fd, buf, sizeof buf);
                 if (got > 0) {
+                    last_rx_us = hal_now_us();
                     fw_rx(&fw_dev, buf, (size_t)got);
                 } else if (client >= 0 && fds[in_idx].fd == client &&
                            (got == 0 || (errno != EAGAIN && errno != EINTR))) {
-                    close(client);
-                    client = -1;
-                    out_fd = -1;
-                    outq_len = 0;
-                    fw_rx_reset(&fw_dev);
+                    drop_client(&client, 0);
                 }
             }
+        }
+        if (client >= 0 && hal_now_us() - last_rx_us >= idle_us) {
+            drop_client(&client, idle_why);
         }
     }
     if (trace) {

@@ -654,7 +654,15 @@ void fw_rx(fw_device_t *d, const uint8_t *data, size_t len)
     }
 }
 
-void fw_rx_reset(fw_device_t *d) { fw_line_reset(&d->lb); }
+void fw_link_reset(fw_device_t *d)
+{
+    fw_line_reset(&d->lb);
+    d->role = FW_ROLE_PATIENT;
+    d->nonce_valid = 0;
+    d->strict = 0;
+    fw_test_end(d, 0);
+    fw_events_flush(d); /* what the output stage reported (a fault stop) goes to the new client */
+}
 
 void fw_poll(fw_device_t *d, uint64_t horizon_us)
 {

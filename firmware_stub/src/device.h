@@ -88,8 +88,11 @@ typedef struct {
 void fw_init(fw_device_t *d, const fw_port_t *port);
 /* Bytes received from the host. Replies (and events) go out through hal_io_write. */
 void fw_rx(fw_device_t *d, const uint8_t *data, size_t len);
-/* Forget a partial input line (a new TCP client). */
-void fw_rx_reset(fw_device_t *d);
+/* A new link (a TCP client connects or leaves): the session starts over as after HELLO --
+ * partial line forgotten, role PATIENT, nonce forgotten, strict mode off, a TEST ended
+ * silently (the saved slot back, no !TEST: the client that ran it is gone). SEQ state,
+ * the resend cache, stimulation, the lockout and the store are untouched. */
+void fw_link_reset(fw_device_t *d);
 /* Timers: TEST lease, battery, phase edges due up to now + horizon_us. */
 void fw_poll(fw_device_t *d, uint64_t horizon_us);
 /* Set the login PIN (4..8 digits) from the port's configuration; 0 on success. */

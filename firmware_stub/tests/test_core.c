@@ -447,6 +447,82 @@ static void test_device(void)
           "STOP reply then event");
 }
 
+static void boot_test_device(void)
+{
+    fw_port_t port;
+    memset(&port, 0, sizeof port);
+    port.model = "STIMFW-TEST";
+    port.fw = "0.1.0";
+    port.sn = "T1";
+    port.sim = 1;
+    fake_out_clear();
+    fw_init(&fw_dev, &port);
+}
+
+/* A line with SEQ and CRC, as strict mode wants it. */
+static void send_sealed(const char *text)
+{
+    char line[FW_LINE_MAX + 8];
+    fw_buf_t b;
+    fw_buf_init(&b, line, sizeof line);
+    fw_buf_str(&b, text);
+    fake_out_clear();
+    if (fw_line_seal(&b)) {
+        fw_rx(&fw_dev, (const uint8_t *)b.buf, b.len);
+    }
+}
+
+/* LOGIN with the proof for pin (nonce from the device's reply); returns the reply. */
+static const char *login_with(const char *pin)
+{
+    uint8_t key[FW_SHA256_LEN], mac[FW_SHA256_LEN];
+    char nonce[17], line[128], h[65];
+    const char *at;
+    send("LOGIN");
+    at = strstr(fake_out, "NONCE=");
+    if (!at) {
+        return fake_out;
+    }
+    memcpy(nonce, at + 6, 16);
+    nonce[16] = '\0';
+    fw_sha256((const uint8_t *)pin, strlen(pin), key);
+    fw_hmac_sha256(key, sizeof key, (const uint8_t *)nonce, 16, mac);
+    hex(mac, sizeof mac, h);
+    snprintf(line, sizeof line, "LOGIN PROOF=%s", h);
+    send(line);
+    return fake_out;
+}
+
+/* A new link (a new TCP client) starts like HELLO: PATIENT, not strict, no TEST. */
+static void test_link_reset(void)
+{
+    fake_reset_all();
+    boot_test_device();
+    send("HELLO");
+    CHECK(strncmp(login_with("0000"), "OK ROLE=CLINICIAN *", 19) == 0, "login as clinician");
+    send("HELLO STRICT=1"); /* strict after the login: HELLO makes a PATIENT again */
+    CHECK(strstr(fake_out, " STRICT=1 ") != 0, "strict on");
+    send("STATUS");
+    CHECK(strncmp(fake_out, "ERR BAD_SYNTAX NEED=SEQ,CRC *", 29) == 0, "strict: SEQ and CRC needed");
+    fw_dev.role = FW_ROLE_CLINICIAN;
+    send_sealed("#3 PROG SLOT=1 MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    CHECK(strncmp(fake_out, "#3 OK SLOT=1 *", 14) == 0, "strict PROG");
+    send_sealed("#4 TEST MODE=TONIC AMP=1000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    CHECK(strncmp(fake_out, "#4 OK TEST=ON *", 15) == 0, "strict TEST");
+    CHECK(fw_dev.test_on, "TEST running before the link reset");
+    fw_rx(&fw_dev, (const uint8_t *)"PROG SLOT=2", 11); /* half a line from the old client */
+    fw_link_reset(&fw_dev);
+    fake_out_clear();
+    send("STATUS");
+    CHECK(strstr(fake_out, "OK STIM=OFF SLOT=1 AMP=3000 ") == fake_out, "no half line, no SEQ/CRC, the saved AMP back");
+    CHECK(strstr(fake_out, " ROLE=PATIENT ") != 0 && strstr(fake_out, " TEST=0 *") != 0, "PATIENT, TEST ended");
+    send("PROG SLOT=1 MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    CHECK(strncmp(fake_out, "ERR DENIED NEED=CLINICIAN *", 27) == 0, "PROG after a link reset is denied");
+    send("CONFIG PIN=9999");
+    CHECK(strncmp(fake_out, "ERR DENIED NEED=CLINICIAN *", 27) == 0, "CONFIG after a link reset is denied");
+    CHECK(strncmp(login_with("9999"), "ERR DENIED REASON=PROOF *", 25) == 0, "the PIN is unchanged");
+}
+
 int main(void)
 {
     test_crc();
@@ -460,6 +536,7 @@ int main(void)
     test_battery();
     test_store();
     test_device();
+    test_link_reset();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
