@@ -20,6 +20,9 @@ void fw_event_close(fw_device_t *d);
 /* the persistent image: write it to the store; add an audit log entry */
 void fw_persist(fw_device_t *d);
 void fw_log_add(fw_device_t *d, uint8_t what, uint8_t slot, uint8_t role);
+/* A new PIN (already checked: 4..8 digits) into img.p with a fresh salt, and the proof
+ * key in RAM; the caller persists. */
+void fw_pin_change(fw_device_t *d, const char *pin, size_t len);
 
 /* the output stage */
 const fw_program_t *fw_active_prog(const fw_device_t *d);
