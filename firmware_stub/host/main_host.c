@@ -31,6 +31,7 @@
 #include "device.h"
 #include "hal_host.h"
 #include "limits_local.h"
+#include "pin.h"
 
 #define FW_VERSION "0.1.0"
 #define OUTQ_SIZE 65536
@@ -173,20 +174,6 @@ static void drop_client(int *client, const char *why)
     fw_link_reset(&fw_dev);
 }
 
-static int valid_pin(const char *pin)
-{
-    size_t i, n = strlen(pin);
-    if (n < FW_PIN_MIN || n > FW_PIN_MAX) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if (pin[i] < '0' || pin[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     int use_pty = 0, tcp_port = -1, i, listener = -1, master = -1, slave = -1, client = -1, bound = 0;
@@ -261,7 +248,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (pin && !valid_pin(pin)) {
+    if (pin && !fw_pin_valid(pin, strlen(pin))) {
         fprintf(stderr, "stimfw-host: --pin %s: the PIN is 4 to 8 digits\n", pin);
         return 2;
     }

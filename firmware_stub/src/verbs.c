@@ -697,22 +697,15 @@ static void v_config(fw_device_t *d, const fw_request_t *r)
     args_t a;
     int32_t z = 0;
     const fw_arg_t *pin = 0;
-    unsigned i;
     collect(r, keys, 2, 0, 0, &a);
     if (plain_args_bad(d, &a)) {
         return;
     }
     if (a.key_at[0] >= 0) {
         pin = &r->args[a.key_at[0]];
-        if (pin->val_len < FW_PIN_MIN || pin->val_len > FW_PIN_MAX) {
+        if (!fw_pin_valid(fw_arg_val(r, pin), pin->val_len)) {
             fw_reply_err_key(d, "BAD_ARG", "PIN");
             return;
-        }
-        for (i = 0; i < pin->val_len; i++) {
-            if (!fw_is_digit(fw_arg_val(r, pin)[i])) {
-                fw_reply_err_key(d, "BAD_ARG", "PIN");
-                return;
-            }
         }
     }
     if (a.key_at[1] >= 0) {
