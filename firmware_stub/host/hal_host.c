@@ -1,6 +1,7 @@
 /* hal_host.c -- the HAL on a POSIX host: monotonic clock, /dev/urandom, the store as
- * two bank files (written whole, fsync'd, then trusted by sequence and CRC), the phase
- * outputs as a trace file, diagnostics on stderr.
+ * two bank files (written whole, fsync'd, then trusted by sequence and CRC) and the
+ * device record as DIR/device.bin (mode 0600), the phase outputs as a trace file,
+ * diagnostics on stderr.
  *
  * Test hook: STIMFW_STORE_ABORT_AT=N makes the N-th bank write stop halfway and
  * abort() -- a power loss in the middle of a write. */
@@ -20,8 +21,9 @@
 static const char *state_dir;
 static FILE *trace;
 static uint64_t trace_t0;
-static uint8_t mem_bank[2][FW_STORE_BANK_SIZE];
-static size_t mem_len[2];
+#define AREAS 3u /* bank 0, bank 1, the device record */
+static uint8_t mem_bank[AREAS][FW_STORE_BANK_SIZE];
+static size_t mem_len[AREAS];
 static long abort_at = -1;
 static long writes;
 static host_write_fn writer;
@@ -66,7 +68,11 @@ uint32_t hal_random32(void)
 
 static void bank_path(char *out, size_t cap, unsigned bank)
 {
-    snprintf(out, cap, "%s/bank%u.bin", state_dir, bank);
+    if (bank == FW_STORE_DEVICE_AREA) {
+        snprintf(out, cap, "%s/device.bin", state_dir);
+    } else {
+        snprintf(out, cap, "%s/bank%u.bin", state_dir, bank);
+    }
 }
 
 int hal_store_read(unsigned bank, void *buf, size_t len)
@@ -74,7 +80,7 @@ int hal_store_read(unsigned bank, void *buf, size_t len)
     char path[4096];
     int fd;
     size_t got = 0;
-    if (bank > 1) {
+    if (bank >= AREAS) {
         return -1;
     }
     if (!state_dir) {
@@ -125,11 +131,13 @@ int hal_store_write(unsigned bank, const void *buf, size_t len)
     char path[4096];
     int fd, rc;
     int crash;
-    if (bank > 1 || len > FW_STORE_BANK_SIZE) {
+    if (bank >= AREAS || len > FW_STORE_BANK_SIZE) {
         return -1;
     }
-    writes++;
-    crash = abort_at > 0 && writes == abort_at;
+    if (bank != FW_STORE_DEVICE_AREA) {
+        writes++; /* the test hook counts bank images only */
+    }
+    crash = bank != FW_STORE_DEVICE_AREA && abort_at > 0 && writes == abort_at;
     if (!state_dir) {
         memcpy(mem_bank[bank], buf, crash ? len / 2 : len);
         mem_len[bank] = crash ? len / 2 : len;
@@ -139,7 +147,7 @@ int hal_store_write(unsigned bank, const void *buf, size_t len)
         return 0;
     }
     bank_path(path, sizeof path, bank);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, bank == FW_STORE_DEVICE_AREA ? 0600 : 0644);
     if (fd < 0) {
         return -1;
     }

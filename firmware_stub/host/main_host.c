@@ -3,10 +3,13 @@
  * to the C generator exactly as to a board.
  *
  *   stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]
- *               [--chem liion|primary] [--sn SERIAL]
+ *               [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]
+ *               [--reset-clears-lockout]
  *
  * The first stdout line is `PORT /dev/pts/N` or `PORT socket://127.0.0.1:N`, flushed.
- * SIGINT / SIGTERM end it cleanly (trace flushed, sockets closed, exit status 0). */
+ * SIGINT / SIGTERM end it cleanly (trace flushed, sockets closed, exit status 0).
+ * Every TCP client starts a fresh session (fw_link_reset: PATIENT, not strict, no TEST),
+ * and one that sends nothing for --idle-timeout seconds (default 60) is disconnected. */
 #define _XOPEN_SOURCE 600
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +30,8 @@
 #include "codec.h"
 #include "device.h"
 #include "hal_host.h"
+#include "limits_local.h"
+#include "pin.h"
 
 #define FW_VERSION "0.1.0"
 #define OUTQ_SIZE 65536
@@ -152,27 +157,30 @@ static void refuse_busy(int listener)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]\n"
-               "                   [--chem liion|primary] [--sn SERIAL]\n");
+               "                   [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]\n"
+               "                   [--reset-clears-lockout]\n");
 }
 
-static int valid_pin(const char *pin)
+/* A client leaves (or is sent away): its session goes with it. */
+static void drop_client(int *client, const char *why)
 {
-    size_t i, n = strlen(pin);
-    if (n < FW_PIN_MIN || n > FW_PIN_MAX) {
-        return 0;
+    if (why) {
+        fprintf(stderr, "stimfw-host: %s: connection closed\n", why);
     }
-    for (i = 0; i < n; i++) {
-        if (pin[i] < '0' || pin[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
+    close(*client);
+    *client = -1;
+    out_fd = -1;
+    outq_len = 0;
+    fw_link_reset(&fw_dev);
 }
 
 int main(int argc, char **argv)
 {
     int use_pty = 0, tcp_port = -1, i, listener = -1, master = -1, slave = -1, client = -1, bound = 0;
     const char *state = 0, *trace_path = 0, *pin = 0, *sn = "HOST-0001";
+    double idle_s = FW_IDLE_TIMEOUT_S_DEFAULT;
+    uint64_t idle_us, last_rx_us = 0;
+    char idle_why[96];
     FILE *trace = 0;
     fw_port_t port;
     char name[256];
@@ -194,6 +202,18 @@ int main(int argc, char **argv)
             }
             tcp_port = (int)v;
             i++;
+        } else if (strcmp(a, "--idle-timeout") == 0 && next) {
+            char *end;
+            idle_s = strtod(next, &end);
+            if (end == next || *end || !(idle_s > 0.0 && idle_s <= 86400.0)) {
+                fprintf(stderr, "stimfw-host: --idle-timeout %s: seconds, more than 0 and at most 86400\n", next);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--reset-clears-lockout") == 0) {
+            /* a bench option, off by default: the conformance suite's login.lockout check
+             * still leaves the device usable with SIM RESET */
+            port.reset_clears_lockout = 1;
         } else if (strcmp(a, "--state") == 0 && next) {
             state = next;
             i++;
@@ -228,7 +248,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (pin && !valid_pin(pin)) {
+    if (pin && !fw_pin_valid(pin, strlen(pin))) {
         fprintf(stderr, "stimfw-host: --pin %s: the PIN is 4 to 8 digits\n", pin);
         return 2;
     }
@@ -244,6 +264,8 @@ int main(int argc, char **argv)
         }
     }
 
+    idle_us = (uint64_t)(idle_s * 1e6);
+    snprintf(idle_why, sizeof idle_why, "client idle for %g s", idle_s);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -277,8 +299,8 @@ int main(int argc, char **argv)
     }
     printf("PORT %s\n", name);
     fflush(stdout);
-    fprintf(stderr, "stimfw-host: serving on %s; login PIN %s%s\n", name, pin ? "(from --pin)" : "0000",
-            pin ? "" : " (the default; --pin sets another)");
+    fprintf(stderr, "stimfw-host: serving on %s; login PIN %s\n", name,
+            pin ? "from --pin" : "as stored (0000 on a new device; --pin sets another)");
 
     while (!stop_requested) {
         struct pollfd fds[3];
@@ -294,6 +316,13 @@ int main(int argc, char **argv)
         }
         if (fw_dev.stim_on && timeout < STIM_BATCH_MS) {
             timeout = STIM_BATCH_MS;
+        }
+        if (client >= 0) {
+            uint64_t idle_at = last_rx_us + idle_us;
+            int until_idle = idle_at > now ? (int)((idle_at - now + 999u) / 1000u) : 0;
+            if (until_idle < timeout) {
+                timeout = until_idle;
+            }
         }
         if (master >= 0) {
             fds[n].fd = master;
@@ -328,7 +357,8 @@ int main(int argc, char **argv)
                     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     out_fd = client;
                     outq_len = 0;
-                    fw_rx_reset(&fw_dev);
+                    last_rx_us = hal_now_us();
+                    fw_link_reset(&fw_dev); /* whatever the last client was allowed, this one starts afresh */
                 }
             }
         }
@@ -340,16 +370,16 @@ int main(int argc, char **argv)
                 uint8_t buf[4096];
                 ssize_t got = read(fds[in_idx].fd, buf, sizeof buf);
                 if (got > 0) {
+                    last_rx_us = hal_now_us();
                     fw_rx(&fw_dev, buf, (size_t)got);
                 } else if (client >= 0 && fds[in_idx].fd == client &&
                            (got == 0 || (errno != EAGAIN && errno != EINTR))) {
-                    close(client);
-                    client = -1;
-                    out_fd = -1;
-                    outq_len = 0;
-                    fw_rx_reset(&fw_dev);
+                    drop_client(&client, 0);
                 }
             }
+        }
+        if (client >= 0 && hal_now_us() - last_rx_us >= idle_us) {
+            drop_client(&client, idle_why);
         }
     }
     if (trace) {

@@ -2,8 +2,9 @@
  * between a received line and its reply except the verbs themselves (verbs.c).
  * Order of checks: TOO_LONG, BAD_SYNTAX, BAD_CRC, STALE, then the verb's own
  * (UNKNOWN_VERB, DENIED, LOCKED, BAD_ARG, OUT_OF_RANGE, UNSAFE, LIMIT, STATE). */
-#include "device_internal.h"
+#include "device_api.h"
 #include "hal.h"
+#include "verbs.h"
 
 fw_device_t fw_dev;
 
@@ -60,7 +61,7 @@ void fw_event_close(fw_device_t *d)
     }
 }
 
-void fw_events_flush(fw_device_t *d)
+static void fw_events_flush(fw_device_t *d)
 {
     uint8_t i;
     for (i = 0; i < d->evn && i < FW_EVQ_N; i++) {
@@ -337,6 +338,11 @@ static void housekeeping(fw_device_t *d)
     if (d->test_on && now - d->test_lease_us >= FW_TEST_LEASE_US) {
         fw_test_end(d, "TIMEOUT");
     }
+    if (d->img.p.locked && now >= d->locked_until_us) {
+        d->img.p.locked = 0; /* the lockout is over: a restart from now on does not re-arm it */
+        d->locked_until_us = 0;
+        fw_persist(d);
+    }
     batt_tick(d);
     d->next_housekeeping_us = now + FW_HOUSEKEEPING_US;
 }
@@ -360,13 +366,84 @@ static void send_boot(fw_device_t *d)
     }
 }
 
+static void random_bytes(uint8_t *out, size_t n)
+{
+    size_t i;
+    uint32_t r = 0;
+    for (i = 0; i < n; i++) {
+        if (i % 4u == 0) {
+            r = hal_random32();
+        }
+        out[i] = (uint8_t)(r >> (8u * (i % 4u)));
+    }
+}
+
+void fw_pin_change(fw_device_t *d, const char *pin, size_t len)
+{
+    uint8_t salt[FW_PIN_SALT_LEN];
+    random_bytes(salt, sizeof salt);
+    fw_pin_record_set(&d->img.p.pin, d->device_key, pin, len, salt);
+    fw_pin_proof_key(&d->img.p.pin, d->device_key, d->proof_key);
+}
+
+/* The device record (device key; "the banks have been written"): 1 when it was there. */
+static int load_device_record(fw_device_t *d, int *record)
+{
+    fw_devrec_t rec;
+    *record = fw_devrec_load(&rec);
+    if (*record != FW_STORE_OK) {
+        fw_memset(&rec, 0, sizeof rec);
+        random_bytes(rec.key, sizeof rec.key);
+        if (fw_devrec_save(&rec) != 0) {
+            hal_diag("device record write failed; the PIN holds until power-off only");
+        }
+    }
+    fw_memcpy(d->device_key, rec.key, sizeof d->device_key);
+    return *record == FW_STORE_OK;
+}
+
+/* Load the persistent state; anything but a valid state under a valid device record
+ * starts from defaults, flagged (STATE=DEFAULTS) unless the device is new. */
+static void load_state(fw_device_t *d)
+{
+    int64_t full = d->port.chem == FW_CHEM_PRIMARY ? FW_PRIMARY_CAPACITY_PJ : FW_LIION_CAPACITY_PJ;
+    int record, st = fw_store_load(&d->img, &d->bank);
+    const char *why = 0;
+    /* the device record goes first: its presence says the banks have been written */
+    int had_record = load_device_record(d, &record);
+    if (st == FW_STORE_OK && !had_record) {
+        why = "device record missing or corrupt, so the stored PIN cannot be read: starting from defaults "
+              "(HELLO reports STATE=DEFAULTS)";
+    } else if (st == FW_STORE_CORRUPT) {
+        why = "persistent state is corrupt: starting from defaults (HELLO reports STATE=DEFAULTS)";
+        d->img.seq = 0;
+    } else if (st == FW_STORE_EMPTY && record != FW_STORE_EMPTY) {
+        why = "persistent state was written before and both banks are now empty: starting from defaults "
+              "(HELLO reports STATE=DEFAULTS)";
+        d->img.seq = 0;
+    } else if (st == FW_STORE_EMPTY) {
+        d->img.seq = 0; /* a new device: defaults, quietly */
+    } else {
+        fw_pin_proof_key(&d->img.p.pin, d->device_key, d->proof_key);
+        return;
+    }
+    /* a valid bank under a lost device record keeps its seq, so the defaults outrank it */
+    fw_persist_defaults(&d->img.p, full);
+    fw_pin_change(d, "0000", 4);
+    if (why) {
+        d->img.p.defaults_flag = 1; /* saved, so it lasts until a PROG / CONFIG write */
+        hal_diag(why);
+    }
+    if (fw_store_save(&d->img, &d->bank) != 0) {
+        hal_diag("persistent store write failed; the change holds until power-off only");
+    }
+}
+
 void fw_reboot(fw_device_t *d)
 {
     uint8_t i, charger = d->batt.charger, hot = d->batt.hot, was_full = d->batt.full;
     uint64_t speed = d->batt.speed_micro;
     uint32_t previous_boot = d->boot_id;
-    int64_t full = d->port.chem == FW_CHEM_PRIMARY ? FW_PRIMARY_CAPACITY_PJ : FW_LIION_CAPACITY_PJ;
-    int st;
     if (d->stim_on) {
         hal_phase_off(hal_now_us());
     }
@@ -380,21 +457,10 @@ void fw_reboot(fw_device_t *d)
     }
     d->cache_next = 0;
     d->nonce_valid = 0;
-    d->wrong_proofs = 0;
-    d->locked_until_us = 0;
     d->mri = 0;
     d->test_on = 0;
     d->evn = 0;
-    st = fw_store_load(&d->img, &d->bank);
-    if (st != FW_STORE_OK) {
-        d->img.seq = 0;
-        fw_persist_defaults(&d->img.p, full);
-        if (st == FW_STORE_CORRUPT) {
-            d->img.p.defaults_flag = 1; /* saved, so it lasts until a PROG / CONFIG write */
-            hal_diag("persistent state is corrupt: starting from defaults (HELLO reports STATE=DEFAULTS)");
-        }
-        (void)fw_store_save(&d->img, &d->bank); /* a fresh store: bank 0 now holds the defaults */
-    }
+    load_state(d);
     fw_batt_init(&d->batt, d->port.chem, d->img.p.batt_e_pj, d->img.p.batt_eos);
     /* the simulated environment (speed, charger, heat) is not the device's to forget */
     d->batt.speed_micro = speed ? speed : 1000000u;
@@ -403,6 +469,11 @@ void fw_reboot(fw_device_t *d)
     fw_batt_set_hot(&d->batt, hot);
     d->batt_saved_pm = fw_batt_permille(&d->batt);
     d->boot_us = hal_now_us();
+    /* a lockout outlives a reset or a power cycle: it starts over, in full, at the boot */
+    d->locked_until_us = d->img.p.locked ? d->boot_us + FW_LOCK_US : 0;
+    if (d->img.p.locked && d->locked_until_us == 0) {
+        d->locked_until_us = 1;
+    }
     d->batt_last_us = d->boot_us;
     d->next_housekeeping_us = d->boot_us;
     do {
@@ -426,26 +497,21 @@ void fw_init(fw_device_t *d, const fw_port_t *port)
 
 int fw_set_pin(fw_device_t *d, const char *pin)
 {
-    size_t n = fw_strlen(pin), i;
-    if (n < FW_PIN_MIN || n > FW_PIN_MAX) {
+    size_t n = fw_strlen(pin);
+    if (!fw_pin_valid(pin, n)) {
         return -1;
     }
-    for (i = 0; i < n; i++) {
-        if (!fw_is_digit(pin[i])) {
-            return -1;
-        }
-    }
-    if (n == d->img.p.pin_len && fw_memcmp(d->img.p.pin, pin, n) == 0) {
+    if (fw_pin_record_matches(&d->img.p.pin, pin, n)) {
         return 0;
     }
-    fw_memset(d->img.p.pin, 0, sizeof d->img.p.pin);
-    fw_memcpy(d->img.p.pin, pin, n);
-    d->img.p.pin_len = (uint8_t)n;
+    fw_pin_change(d, pin, n);
     fw_persist(d);
     return 0;
 }
 
 /* ---- sequencing ---- */
+
+static int fw_reply_text_is_ok(const char *reply);
 
 static uint32_t seq_ahead(int32_t new_seq, int32_t last)
 {
@@ -617,7 +683,7 @@ static void process_line(fw_device_t *d, const char *line, size_t len)
     fw_events_flush(d);
 }
 
-int fw_reply_text_is_ok(const char *p)
+static int fw_reply_text_is_ok(const char *p)
 {
     if (p[0] == '#') {
         while (*p && *p != ' ') {
@@ -651,7 +717,15 @@ void fw_rx(fw_device_t *d, const uint8_t *data, size_t len)
     }
 }
 
-void fw_rx_reset(fw_device_t *d) { fw_line_reset(&d->lb); }
+void fw_link_reset(fw_device_t *d)
+{
+    fw_line_reset(&d->lb);
+    d->role = FW_ROLE_PATIENT;
+    d->nonce_valid = 0;
+    d->strict = 0;
+    fw_test_end(d, 0);
+    fw_events_flush(d); /* what the output stage reported (a fault stop) goes to the new client */
+}
 
 void fw_poll(fw_device_t *d, uint64_t horizon_us)
 {

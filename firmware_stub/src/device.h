@@ -26,6 +26,8 @@ typedef struct {
     uint8_t chem;          /* FW_CHEM_* */
     uint8_t sim;           /* the SIM verb is served */
     uint16_t batt_persist_step; /* per-mille of battery change between store writes */
+    uint8_t reset_clears_lockout; /* bench only (stimfw-host --reset-clears-lockout): SIM RESET
+                                     forgets wrong proofs and the lockout; 0 on every board */
 } fw_port_t;
 
 typedef struct {
@@ -41,6 +43,8 @@ typedef struct {
     /* persistent state (the RAM copy of the current bank) */
     fw_image_t img;
     uint8_t bank;
+    uint8_t device_key[FW_DEVICE_KEY_LEN]; /* from the device record */
+    uint8_t proof_key[FW_SHA256_LEN];      /* SHA-256(PIN), unwrapped from img.p.pin; RAM only */
     /* session */
     uint32_t boot_id;
     uint64_t boot_us;
@@ -52,8 +56,7 @@ typedef struct {
     /* login */
     uint8_t nonce_valid;
     char nonce[17];
-    uint8_t wrong_proofs;
-    uint64_t locked_until_us; /* 0: not locked */
+    uint64_t locked_until_us; /* 0: not locked (the count and the lock flag are in img.p) */
     /* stimulation */
     uint8_t stim_on;
     uint8_t mri;
@@ -80,7 +83,7 @@ typedef struct {
     char ev_sink[2];       /* where an event goes when the queue is full */
     uint8_t evn;
     fw_buf_t eb;
-    uint8_t after;         /* FW_AFTER_*: work that follows the reply */
+    uint8_t after;         /* verbs.c's FW_AFTER_*: work that follows the reply */
     int64_t after_from;    /* LOG FROM= */
 } fw_device_t;
 
@@ -88,11 +91,15 @@ typedef struct {
 void fw_init(fw_device_t *d, const fw_port_t *port);
 /* Bytes received from the host. Replies (and events) go out through hal_io_write. */
 void fw_rx(fw_device_t *d, const uint8_t *data, size_t len);
-/* Forget a partial input line (a new TCP client). */
-void fw_rx_reset(fw_device_t *d);
+/* A new link (a TCP client connects or leaves): the session starts over as after HELLO --
+ * partial line forgotten, role PATIENT, nonce forgotten, strict mode off, a TEST ended
+ * silently (the saved slot back, no !TEST: the client that ran it is gone). SEQ state,
+ * the resend cache, stimulation, the lockout and the store are untouched. */
+void fw_link_reset(fw_device_t *d);
 /* Timers: TEST lease, battery, phase edges due up to now + horizon_us. */
 void fw_poll(fw_device_t *d, uint64_t horizon_us);
-/* Set the login PIN (4..8 digits) from the port's configuration; 0 on success. */
+/* Set the login PIN (4..8 digits) from the port's configuration; 0 on success. The store
+ * is written only when it is another PIN than the stored one. */
 int fw_set_pin(fw_device_t *d, const char *pin);
 /* Absolute time (us) by which fw_poll should run again. */
 uint64_t fw_next_wake_us(const fw_device_t *d, uint64_t horizon_us);

@@ -14,11 +14,13 @@ uint64_t hal_now_us(void);
  * cannot send drops the bytes rather than stall stimulation. */
 void hal_io_write(const char *data, size_t len);
 
-/* Unpredictable 32 bits for login nonces and BOOT ids. */
+/* Unpredictable 32 bits for login nonces, BOOT ids, PIN salts and the device key. */
 uint32_t hal_random32(void);
 
-/* Persistent store: two banks of FW_STORE_BANK_SIZE bytes.
- * read: returns the bytes read into buf (0..len), or -1 when the bank holds nothing.
+/* Persistent store: two banks of FW_STORE_BANK_SIZE bytes (areas 0 and 1), and area 2,
+ * the small device record (store.h, at most 4 KB), written once at the first start and
+ * kept apart from the banks (its own file or flash sector).
+ * read: returns the bytes read into buf (0..len), or -1 when the area holds nothing.
  * write: replaces the whole bank; returns 0 on success. A power loss during a write
  * may leave that bank torn, never the other one: the core writes only the bank that
  * is not current and trusts a bank only with a valid CRC (store.c). */

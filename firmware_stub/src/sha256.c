@@ -131,3 +131,78 @@ void fw_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size
     fw_sha256_update(&ctx, inner, FW_SHA256_LEN);
     fw_sha256_final(&ctx, out);
 }
+
+/* The two HMAC contexts with the padded key absorbed: each HMAC after that costs the
+ * message's blocks only (one each for PBKDF2's 32-byte U values). */
+static void hmac_keyed(const uint8_t *key, size_t key_len, fw_sha256_t *inner, fw_sha256_t *outer)
+{
+    uint8_t k0[FW_SHA256_BLOCK];
+    uint8_t pad[FW_SHA256_BLOCK];
+    size_t i;
+    for (i = 0; i < FW_SHA256_BLOCK; i++) {
+        k0[i] = 0;
+    }
+    if (key_len > FW_SHA256_BLOCK) {
+        fw_sha256(key, key_len, k0);
+    } else {
+        for (i = 0; i < key_len; i++) {
+            k0[i] = key[i];
+        }
+    }
+    for (i = 0; i < FW_SHA256_BLOCK; i++) {
+        pad[i] = (uint8_t)(k0[i] ^ 0x36u);
+    }
+    fw_sha256_init(inner);
+    fw_sha256_update(inner, pad, FW_SHA256_BLOCK);
+    for (i = 0; i < FW_SHA256_BLOCK; i++) {
+        pad[i] = (uint8_t)(k0[i] ^ 0x5cu);
+    }
+    fw_sha256_init(outer);
+    fw_sha256_update(outer, pad, FW_SHA256_BLOCK);
+}
+
+static void hmac_finish(const fw_sha256_t *inner_keyed, const fw_sha256_t *outer_keyed, const uint8_t *msg,
+                        size_t msg_len, const uint8_t *msg2, size_t msg2_len, uint8_t out[FW_SHA256_LEN])
+{
+    fw_sha256_t ctx = *inner_keyed;
+    uint8_t inner[FW_SHA256_LEN];
+    fw_sha256_update(&ctx, msg, msg_len);
+    fw_sha256_update(&ctx, msg2, msg2_len);
+    fw_sha256_final(&ctx, inner);
+    ctx = *outer_keyed;
+    fw_sha256_update(&ctx, inner, FW_SHA256_LEN);
+    fw_sha256_final(&ctx, out);
+}
+
+void fw_pbkdf2_sha256(const uint8_t *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
+                      uint32_t iterations, uint8_t *out, size_t out_len)
+{
+    fw_sha256_t inner, outer;
+    uint8_t u[FW_SHA256_LEN], t[FW_SHA256_LEN], index[4];
+    uint32_t block = 1, it;
+    size_t i, n;
+    hmac_keyed(pw, pw_len, &inner, &outer);
+    while (out_len > 0) {
+        index[0] = (uint8_t)(block >> 24);
+        index[1] = (uint8_t)(block >> 16);
+        index[2] = (uint8_t)(block >> 8);
+        index[3] = (uint8_t)block;
+        hmac_finish(&inner, &outer, salt, salt_len, index, sizeof index, u); /* U1 = PRF(P, S || INT(i)) */
+        for (i = 0; i < FW_SHA256_LEN; i++) {
+            t[i] = u[i];
+        }
+        for (it = 1; it < iterations; it++) {
+            hmac_finish(&inner, &outer, u, FW_SHA256_LEN, 0, 0, u); /* Uj = PRF(P, Uj-1) */
+            for (i = 0; i < FW_SHA256_LEN; i++) {
+                t[i] ^= u[i];
+            }
+        }
+        n = out_len < FW_SHA256_LEN ? out_len : FW_SHA256_LEN;
+        for (i = 0; i < n; i++) {
+            out[i] = t[i];
+        }
+        out += n;
+        out_len -= n;
+        block++;
+    }
+}

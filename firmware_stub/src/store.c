@@ -15,8 +15,6 @@ void fw_persist_defaults(fw_persist_t *p, int64_t batt_full_pj)
 {
     fw_memset(p, 0, sizeof *p);
     p->active_slot = 1;
-    p->pin_len = 4;
-    fw_memcpy(p->pin, "0000", 5);
     p->impedance_default = FW_CONTACT_IMPEDANCE_OHM;
     p->log_next_i = 1;
     p->batt_e_pj = batt_full_pj;
@@ -43,16 +41,11 @@ static int program_sane(const fw_program_t *g)
 static int persist_sane(const fw_persist_t *p)
 {
     unsigned i;
-    if (p->active_slot < 1 || p->active_slot > FW_N_SLOTS || p->pin_len < FW_PIN_MIN ||
-        p->pin_len > FW_PIN_MAX || p->pin[p->pin_len] != '\0' || p->log_head >= FW_LOG_SIZE ||
+    if (p->active_slot < 1 || p->active_slot > FW_N_SLOTS || p->log_head >= FW_LOG_SIZE ||
         p->log_count > FW_LOG_SIZE || p->impedance_default < FW_IMPEDANCE_SHORT_OHM ||
-        p->impedance_default > FW_IMPEDANCE_OPEN_OHM || p->batt_e_pj < 0) {
+        p->impedance_default > FW_IMPEDANCE_OPEN_OHM || p->batt_e_pj < 0 || p->wrong_proofs >= FW_LOCK_TRIES ||
+        p->locked > 1) {
         return 0;
-    }
-    for (i = 0; i < p->pin_len; i++) {
-        if (!fw_is_digit(p->pin[i])) {
-            return 0;
-        }
     }
     for (i = 0; i < FW_N_SLOTS; i++) {
         if (p->slots[i].used && !program_sane(&p->slots[i].prog)) {
@@ -114,4 +107,30 @@ int fw_store_save(fw_image_t *img, uint8_t *bank)
     }
     *bank = target;
     return 0;
+}
+
+static uint32_t devrec_crc(const fw_devrec_t *rec)
+{
+    return fw_crc32(0, (const uint8_t *)rec, (size_t)((const char *)&rec->crc - (const char *)rec));
+}
+
+int fw_devrec_load(fw_devrec_t *rec)
+{
+    int n = hal_store_read(FW_STORE_DEVICE_AREA, rec, sizeof *rec);
+    if (n < 0) {
+        return FW_STORE_EMPTY;
+    }
+    if ((size_t)n != sizeof *rec || rec->magic != FW_DEVREC_MAGIC || rec->version != FW_DEVREC_VERSION ||
+        rec->crc != devrec_crc(rec)) {
+        return FW_STORE_CORRUPT;
+    }
+    return FW_STORE_OK;
+}
+
+int fw_devrec_save(fw_devrec_t *rec)
+{
+    rec->magic = FW_DEVREC_MAGIC;
+    rec->version = FW_DEVREC_VERSION;
+    rec->crc = devrec_crc(rec);
+    return hal_store_write(FW_STORE_DEVICE_AREA, rec, sizeof *rec);
 }

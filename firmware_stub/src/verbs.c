@@ -1,9 +1,13 @@
 /* verbs.c -- one handler per verb (protocol.md section 4, DEVICE-DECISIONS). Every
  * handler checks all its arguments before it changes anything, in the protocol's
  * order: BAD_ARG, OUT_OF_RANGE, UNSAFE, LIMIT, STATE. */
-#include "device_internal.h"
+#include "device_api.h"
 #include "hal.h"
 #include "sha256.h"
+#include "verbs.h"
+
+/* what a verb leaves for after its reply (d->after) */
+enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT };
 
 #define MAX_KEYS 24
 #define MAX_TOKENS 4
@@ -693,22 +697,15 @@ static void v_config(fw_device_t *d, const fw_request_t *r)
     args_t a;
     int32_t z = 0;
     const fw_arg_t *pin = 0;
-    unsigned i;
     collect(r, keys, 2, 0, 0, &a);
     if (plain_args_bad(d, &a)) {
         return;
     }
     if (a.key_at[0] >= 0) {
         pin = &r->args[a.key_at[0]];
-        if (pin->val_len < FW_PIN_MIN || pin->val_len > FW_PIN_MAX) {
+        if (!fw_pin_valid(fw_arg_val(r, pin), pin->val_len)) {
             fw_reply_err_key(d, "BAD_ARG", "PIN");
             return;
-        }
-        for (i = 0; i < pin->val_len; i++) {
-            if (!fw_is_digit(fw_arg_val(r, pin)[i])) {
-                fw_reply_err_key(d, "BAD_ARG", "PIN");
-                return;
-            }
         }
     }
     if (a.key_at[1] >= 0) {
@@ -723,9 +720,7 @@ static void v_config(fw_device_t *d, const fw_request_t *r)
     }
     if (pin || a.key_at[1] >= 0) {
         if (pin) {
-            fw_memset(d->img.p.pin, 0, sizeof d->img.p.pin);
-            fw_memcpy(d->img.p.pin, fw_arg_val(r, pin), pin->val_len);
-            d->img.p.pin_len = pin->val_len;
+            fw_pin_change(d, fw_arg_val(r, pin), pin->val_len);
         }
         if (a.key_at[1] >= 0) {
             d->img.p.impedance_default = (uint32_t)z;
@@ -749,6 +744,8 @@ static int locked(fw_device_t *d)
     }
     if (now >= d->locked_until_us) {
         d->locked_until_us = 0;
+        d->img.p.locked = 0;
+        fw_persist(d);
         return 0;
     }
     fw_reply_err(d, "LOCKED");
@@ -758,10 +755,9 @@ static int locked(fw_device_t *d)
 
 static int proof_matches(const fw_device_t *d, const char *hex)
 {
-    uint8_t key[FW_SHA256_LEN], mac[FW_SHA256_LEN];
+    uint8_t mac[FW_SHA256_LEN];
     unsigned i, diff = 0;
-    fw_sha256((const uint8_t *)d->img.p.pin, d->img.p.pin_len, key);
-    fw_hmac_sha256(key, sizeof key, (const uint8_t *)d->nonce, 16, mac);
+    fw_hmac_sha256(d->proof_key, sizeof d->proof_key, (const uint8_t *)d->nonce, 16, mac);
     for (i = 0; i < FW_SHA256_LEN; i++) {
         int hi = fw_hex_value(hex[2 * i]), lo = fw_hex_value(hex[2 * i + 1]);
         diff |= (unsigned)(((hi << 4) | lo) ^ mac[i]); /* constant time */
@@ -805,7 +801,7 @@ static void v_login(fw_device_t *d, const fw_request_t *r)
     if (right) {
         uint8_t was = d->role;
         d->nonce_valid = 0;
-        d->wrong_proofs = 0;
+        d->img.p.wrong_proofs = 0;
         d->role = FW_ROLE_CLINICIAN;
         fw_log_add(d, FW_LOG_LOGIN, 0, was);
         fw_persist(d);
@@ -813,9 +809,12 @@ static void v_login(fw_device_t *d, const fw_request_t *r)
         fw_buf_kv_str(&d->rb, "ROLE", "CLINICIAN");
         return;
     }
-    d->wrong_proofs++;
-    if (d->wrong_proofs >= FW_LOCK_TRIES) {
-        d->wrong_proofs = 0;
+    /* the count and the lock are stored at once: a reset or power cycle keeps them */
+    d->img.p.wrong_proofs++;
+    if (d->img.p.wrong_proofs >= FW_LOCK_TRIES) {
+        d->img.p.wrong_proofs = 0;
+        d->img.p.locked = 1;
+        fw_persist(d);
         d->nonce_valid = 0;
         d->locked_until_us = hal_now_us() + FW_LOCK_US;
         if (d->locked_until_us == 0) {
@@ -825,6 +824,7 @@ static void v_login(fw_device_t *d, const fw_request_t *r)
         fw_buf_kv_i64(&d->rb, "RETRY_S", (int64_t)(FW_LOCK_US / 1000000u));
         return;
     }
+    fw_persist(d);
     if (!d->nonce_valid) {
         reply_state(d, "NONCE");
         return;
@@ -1190,6 +1190,10 @@ void fw_after_reply(fw_device_t *d)
     if (after == FW_AFTER_LOG) {
         send_log(d, d->after_from);
     } else if (after == FW_AFTER_REBOOT) {
+        if (d->port.reset_clears_lockout) {
+            d->img.p.wrong_proofs = 0;
+            d->img.p.locked = 0;
+        }
         fw_batt_sync(d);
         fw_persist(d); /* the battery level survives the reset */
         fw_reboot(d);

@@ -11,8 +11,8 @@ int fake_store_writes;
 void (*fake_edge_cb)(uint64_t t0_us, const fw_edge_t *e);
 void (*fake_off_cb)(uint64_t now_us);
 
-static uint8_t banks[2][FW_STORE_BANK_SIZE];
-static int bank_len[2] = {-1, -1};
+static uint8_t banks[3][FW_STORE_BANK_SIZE]; /* bank 0, bank 1, the device record */
+static int bank_len[3] = {-1, -1, -1};
 static uint32_t rng = 0x12345678u;
 
 void fake_reset_all(void)
@@ -28,7 +28,24 @@ void fake_reset_all(void)
 
 void fake_store_wipe(void)
 {
+    bank_len[0] = bank_len[1] = bank_len[2] = -1;
+}
+
+void fake_store_wipe_banks(void)
+{
     bank_len[0] = bank_len[1] = -1;
+}
+
+void fake_store_wipe_device_record(void)
+{
+    bank_len[FW_STORE_DEVICE_AREA] = -1;
+}
+
+void fake_store_copy(unsigned bank, uint8_t *out, size_t len)
+{
+    if (bank < 3 && len <= FW_STORE_BANK_SIZE) {
+        fw_memcpy(out, banks[bank], len);
+    }
 }
 
 void fake_out_clear(void)
@@ -39,7 +56,7 @@ void fake_out_clear(void)
 
 void fake_store_poke(unsigned bank, size_t offset, uint8_t xor_value)
 {
-    if (bank < 2 && offset < FW_STORE_BANK_SIZE) {
+    if (bank < 3 && offset < FW_STORE_BANK_SIZE) {
         banks[bank][offset] ^= xor_value;
     }
 }
@@ -67,7 +84,7 @@ uint32_t hal_random32(void)
 int hal_store_read(unsigned bank, void *buf, size_t len)
 {
     size_t n;
-    if (bank > 1 || bank_len[bank] < 0) {
+    if (bank > 2 || bank_len[bank] < 0) {
         return -1;
     }
     n = (size_t)bank_len[bank] < len ? (size_t)bank_len[bank] : len;
@@ -77,8 +94,13 @@ int hal_store_read(unsigned bank, void *buf, size_t len)
 
 int hal_store_write(unsigned bank, const void *buf, size_t len)
 {
-    if (bank > 1 || len > FW_STORE_BANK_SIZE) {
+    if (bank > 2 || len > FW_STORE_BANK_SIZE) {
         return -1;
+    }
+    if (bank == FW_STORE_DEVICE_AREA) {
+        fw_memcpy(banks[bank], buf, len);
+        bank_len[bank] = (int)len;
+        return 0;
     }
     fake_store_writes++;
     if (fake_store_fail_at && fake_store_writes == fake_store_fail_at) {

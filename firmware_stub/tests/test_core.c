@@ -12,6 +12,7 @@
 #include "device.h"
 #include "fwmath.h"
 #include "hal_fake.h"
+#include "pin.h"
 #include "sha256.h"
 
 static int passed, failed;
@@ -447,6 +448,240 @@ static void test_device(void)
           "STOP reply then event");
 }
 
+static void boot_test_device(void)
+{
+    fw_port_t port;
+    memset(&port, 0, sizeof port);
+    port.model = "STIMFW-TEST";
+    port.fw = "0.1.0";
+    port.sn = "T1";
+    port.sim = 1;
+    fake_out_clear();
+    fw_init(&fw_dev, &port);
+}
+
+/* A line with SEQ and CRC, as strict mode wants it. */
+static void send_sealed(const char *text)
+{
+    char line[FW_LINE_MAX + 8];
+    fw_buf_t b;
+    fw_buf_init(&b, line, sizeof line);
+    fw_buf_str(&b, text);
+    fake_out_clear();
+    if (fw_line_seal(&b)) {
+        fw_rx(&fw_dev, (const uint8_t *)b.buf, b.len);
+    }
+}
+
+/* LOGIN with the proof for pin (nonce from the device's reply); returns the reply. */
+static const char *login_with(const char *pin)
+{
+    uint8_t key[FW_SHA256_LEN], mac[FW_SHA256_LEN];
+    char nonce[17], line[128], h[65];
+    const char *at;
+    send("LOGIN");
+    at = strstr(fake_out, "NONCE=");
+    if (!at) {
+        return fake_out;
+    }
+    memcpy(nonce, at + 6, 16);
+    nonce[16] = '\0';
+    fw_sha256((const uint8_t *)pin, strlen(pin), key);
+    fw_hmac_sha256(key, sizeof key, (const uint8_t *)nonce, 16, mac);
+    hex(mac, sizeof mac, h);
+    snprintf(line, sizeof line, "LOGIN PROOF=%s", h);
+    send(line);
+    return fake_out;
+}
+
+/* A new link (a new TCP client) starts like HELLO: PATIENT, not strict, no TEST. */
+static void test_link_reset(void)
+{
+    fake_reset_all();
+    boot_test_device();
+    send("HELLO");
+    CHECK(strncmp(login_with("0000"), "OK ROLE=CLINICIAN *", 19) == 0, "login as clinician");
+    send("HELLO STRICT=1"); /* strict after the login: HELLO makes a PATIENT again */
+    CHECK(strstr(fake_out, " STRICT=1 ") != 0, "strict on");
+    send("STATUS");
+    CHECK(strncmp(fake_out, "ERR BAD_SYNTAX NEED=SEQ,CRC *", 29) == 0, "strict: SEQ and CRC needed");
+    fw_dev.role = FW_ROLE_CLINICIAN;
+    send_sealed("#3 PROG SLOT=1 MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    CHECK(strncmp(fake_out, "#3 OK SLOT=1 *", 14) == 0, "strict PROG");
+    send_sealed("#4 TEST MODE=TONIC AMP=1000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    CHECK(strncmp(fake_out, "#4 OK TEST=ON *", 15) == 0, "strict TEST");
+    CHECK(fw_dev.test_on, "TEST running before the link reset");
+    fw_rx(&fw_dev, (const uint8_t *)"PROG SLOT=2", 11); /* half a line from the old client */
+    fw_link_reset(&fw_dev);
+    fake_out_clear();
+    send("STATUS");
+    CHECK(strstr(fake_out, "OK STIM=OFF SLOT=1 AMP=3000 ") == fake_out, "no half line, no SEQ/CRC, the saved AMP back");
+    CHECK(strstr(fake_out, " ROLE=PATIENT ") != 0 && strstr(fake_out, " TEST=0 *") != 0, "PATIENT, TEST ended");
+    send("PROG SLOT=1 MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    CHECK(strncmp(fake_out, "ERR DENIED NEED=CLINICIAN *", 27) == 0, "PROG after a link reset is denied");
+    send("CONFIG PIN=9999");
+    CHECK(strncmp(fake_out, "ERR DENIED NEED=CLINICIAN *", 27) == 0, "CONFIG after a link reset is denied");
+    CHECK(strncmp(login_with("9999"), "ERR DENIED REASON=PROOF *", 25) == 0, "the PIN is unchanged");
+}
+
+/* PBKDF2-HMAC-SHA256 vectors (RFC 6070's inputs with SHA-256; the 40-byte one spans two
+ * blocks), then the PIN record built on it. */
+static void test_pbkdf2_and_pin_record(void)
+{
+    static const struct {
+        const char *pw, *salt;
+        uint32_t c;
+        size_t len;
+        const char *dk;
+    } v[] = {
+        {"password", "salt", 1, 32, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"},
+        {"password", "salt", 2, 32, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"},
+        {"password", "salt", 4096, 32, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"},
+        {"passwordPASSWORDpassword", "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096, 40,
+         "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c635518c7dac47e9"},
+    };
+    uint8_t dk[40], key[FW_DEVICE_KEY_LEN], salt[FW_PIN_SALT_LEN], want[FW_SHA256_LEN], got[FW_SHA256_LEN];
+    char h[81], what[64];
+    fw_pin_record_t rec;
+    size_t i;
+    for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+        fw_pbkdf2_sha256((const uint8_t *)v[i].pw, strlen(v[i].pw), (const uint8_t *)v[i].salt, strlen(v[i].salt),
+                         v[i].c, dk, v[i].len);
+        hex(dk, v[i].len, h);
+        snprintf(what, sizeof what, "PBKDF2-HMAC-SHA256 c=%u dkLen=%u", (unsigned)v[i].c, (unsigned)v[i].len);
+        CHECK(strcmp(h, v[i].dk) == 0, what);
+    }
+    for (i = 0; i < sizeof key; i++) {
+        key[i] = (uint8_t)(0xA0u + i);
+    }
+    for (i = 0; i < sizeof salt; i++) {
+        salt[i] = (uint8_t)i;
+    }
+    fw_pin_record_set(&rec, key, "1234", 4, salt);
+    hex(rec.hash, sizeof rec.hash, h);
+    /* hashlib.pbkdf2_hmac("sha256", b"1234", bytes(range(16)), 2048, 32) */
+    CHECK(FW_PIN_PBKDF2_ITERS == 2048 && strcmp(h, "11d832952fe72e69a23836fd8edf13f21f66a15e3b6c49febbf089ece9ce05a8") == 0,
+          "PIN hash: PBKDF2(PIN digits, salt, 2048, 32)");
+    CHECK(fw_pin_record_matches(&rec, "1234", 4) && !fw_pin_record_matches(&rec, "1235", 4) &&
+              !fw_pin_record_matches(&rec, "12340", 5),
+          "the record knows its PIN and no other");
+    fw_sha256((const uint8_t *)"1234", 4, want);
+    CHECK(memcmp(rec.wrapped, want, sizeof want) != 0, "the proof key is not stored as it is");
+    fw_pin_proof_key(&rec, key, got);
+    CHECK(memcmp(got, want, sizeof want) == 0, "the device key unwraps SHA-256(PIN)");
+    key[0] ^= 1u;
+    fw_pin_proof_key(&rec, key, got);
+    CHECK(memcmp(got, want, sizeof want) != 0, "another device key does not");
+}
+
+static int bank_holds(unsigned bank, const uint8_t *what, size_t n)
+{
+    static uint8_t raw[FW_STORE_BANK_SIZE];
+    size_t i;
+    fake_store_copy(bank, raw, sizeof raw);
+    for (i = 0; i + n <= sizeof raw; i++) {
+        if (memcmp(raw + i, what, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* CONFIG PIN= keeps neither the digits nor SHA-256(PIN) in the banks; LOGIN still works,
+ * and still does after a restart. */
+static void test_pin_at_rest(void)
+{
+    uint8_t sha[FW_SHA256_LEN];
+    unsigned b;
+    fake_reset_all();
+    boot_test_device();
+    send("HELLO");
+    login_with("0000");
+    send("CONFIG PIN=73195824");
+    CHECK(strncmp(fake_out, "OK IMPEDANCE_DEFAULT=", 21) == 0, "CONFIG PIN");
+    fw_sha256((const uint8_t *)"73195824", 8, sha);
+    for (b = 0; b < 3; b++) {
+        CHECK(!bank_holds(b, (const uint8_t *)"73195824", 8), "no PIN digits in the store");
+        CHECK(!bank_holds(b, sha, sizeof sha), "no SHA-256(PIN) in the store");
+    }
+    send("LOGOUT");
+    CHECK(strncmp(login_with("0000"), "ERR DENIED REASON=PROOF *", 25) == 0, "the old PIN is gone");
+    CHECK(strncmp(login_with("73195824"), "OK ROLE=CLINICIAN *", 19) == 0, "the new PIN logs in");
+    boot_test_device(); /* power cycle */
+    CHECK(strncmp(login_with("73195824"), "OK ROLE=CLINICIAN *", 19) == 0, "and does after a restart");
+    CHECK(fw_set_pin(&fw_dev, "73195824") == 0 && fake_store_writes > 0, "--pin with the stored PIN");
+    {
+        int before = fake_store_writes;
+        CHECK(fw_set_pin(&fw_dev, "73195824") == 0 && fake_store_writes == before, "the same PIN writes nothing");
+        CHECK(fw_set_pin(&fw_dev, "5555") == 0 && fake_store_writes == before + 1, "another PIN is stored");
+        CHECK(fw_set_pin(&fw_dev, "55a5") != 0 && fake_store_writes == before + 1, "a bad PIN is refused");
+    }
+    send("LOGOUT");
+    CHECK(strncmp(login_with("5555"), "OK ROLE=CLINICIAN *", 19) == 0, "--pin's PIN logs in");
+}
+
+/* Wrong proofs and the lockout are kept in the store: SIM RESET and a restart keep both. */
+static void test_lockout_survives_reset(void)
+{
+    int i;
+    fake_reset_all();
+    boot_test_device();
+    for (i = 0; i < FW_LOCK_TRIES - 1; i++) {
+        CHECK(strncmp(login_with("9999"), "ERR DENIED REASON=PROOF *", 25) == 0, "a wrong proof");
+    }
+    send("SIM RESET");
+    CHECK(strncmp(login_with("9999"), "ERR LOCKED RETRY_S=60 *", 23) == 0, "the count survives SIM RESET");
+    send("SIM RESET");
+    send("LOGIN");
+    CHECK(strncmp(fake_out, "ERR LOCKED RETRY_S=60 *", 23) == 0, "the lock survives SIM RESET");
+    fake_now_us += 30000000u;
+    boot_test_device(); /* power cycle half-way through: the lockout starts over */
+    send("LOGIN");
+    CHECK(strncmp(fake_out, "ERR LOCKED RETRY_S=60 *", 23) == 0, "the lock survives a restart");
+    fake_now_us += FW_LOCK_US;
+    fw_poll(&fw_dev, 0);
+    boot_test_device(); /* a restart after the lockout ran out does not start it again */
+    CHECK(strncmp(login_with("0000"), "OK ROLE=CLINICIAN *", 19) == 0, "after the lockout the PIN works");
+    send("LOGOUT");
+    for (i = 0; i < FW_LOCK_TRIES - 1; i++) {
+        login_with("9999");
+    }
+    CHECK(strncmp(login_with("0000"), "OK ROLE=CLINICIAN *", 19) == 0, "a right proof clears the count");
+    boot_test_device();
+    login_with("9999");
+    CHECK(strncmp(fake_out, "ERR DENIED REASON=PROOF *", 25) == 0, "so the next wrong one is the first again");
+}
+
+/* A new device starts quietly; banks that were written and are gone are a lost state. */
+static void test_empty_banks(void)
+{
+    fake_reset_all();
+    boot_test_device();
+    CHECK(strstr(fake_out, "!BOOT ") == fake_out && strstr(fake_out, "STATE=") == 0, "a new device: quiet");
+    send("HELLO");
+    CHECK(strstr(fake_out, "STATE=") == 0, "a new device: no STATE in HELLO");
+    boot_test_device();
+    CHECK(strstr(fake_out, "STATE=") == 0, "a restart of a new device: quiet");
+    fake_store_wipe_banks();
+    boot_test_device();
+    CHECK(strstr(fake_out, " STATE=DEFAULTS *") != 0, "written, now empty: !BOOT says STATE=DEFAULTS");
+    send("HELLO");
+    CHECK(strstr(fake_out, " STATE=DEFAULTS *") != 0, "and HELLO");
+    send("STATUS");
+    login_with("0000");
+    send("PROG SLOT=1 MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100");
+    send("HELLO");
+    CHECK(strstr(fake_out, "STATE=") == 0, "a PROG clears the flag");
+    fake_store_wipe_device_record();
+    boot_test_device();
+    CHECK(strstr(fake_out, " STATE=DEFAULTS *") != 0, "banks without their device record: defaults, flagged");
+    send("READ SLOT=1");
+    CHECK(strncmp(fake_out, "ERR STATE REASON=EMPTY *", 24) == 0, "the slots are the defaults");
+    boot_test_device();
+    CHECK(strstr(fake_out, " STATE=DEFAULTS *") != 0, "the flag lasts until a write");
+    CHECK(strncmp(login_with("0000"), "OK ROLE=CLINICIAN *", 19) == 0, "PIN 0000 again");
+}
+
 int main(void)
 {
     test_crc();
@@ -460,6 +695,11 @@ int main(void)
     test_battery();
     test_store();
     test_device();
+    test_link_reset();
+    test_pbkdf2_and_pin_record();
+    test_pin_at_rest();
+    test_lockout_survives_reset();
+    test_empty_banks();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -4,7 +4,8 @@
  * - phase outputs: GP14 (cathodic) and GP15 (anodic), driven from a hardware alarm
  *   interrupt at each edge's exact time; the main loop queues edges about 1 ms ahead
  *   (fw_poll horizon), the interrupt pops and drives them.
- * - store: the last 16 KB of flash as two 8 KB banks (erase + program a whole bank).
+ * - store: the last 16 KB of flash as two 8 KB banks (erase + program a whole bank), and
+ *   the device record in the 4 KB sector below them.
  *   Interrupts are off while a sector is erased or programmed (tens of ms), so edges
  *   are late during a store write; a product would keep the state in FRAM or write
  *   between pulse trains.
@@ -117,19 +118,24 @@ void hal_io_write(const char *data, size_t len)
 
 void hal_diag(const char *text) { (void)text; /* the USB port carries protocol lines only */ }
 
-/* ---- store: two 8 KB banks at the end of flash ---- */
+/* ---- store: two 8 KB banks at the end of flash, the device record in the 4 KB sector
+ * before them ---- */
 
 #define BANK_OFFSET(b) (PICO_FLASH_SIZE_BYTES - 2u * FW_STORE_BANK_SIZE + (b) * FW_STORE_BANK_SIZE)
+#define DEVICE_OFFSET (PICO_FLASH_SIZE_BYTES - 2u * FW_STORE_BANK_SIZE - FLASH_SECTOR_SIZE)
+#define AREA_OFFSET(b) ((b) == FW_STORE_DEVICE_AREA ? DEVICE_OFFSET : BANK_OFFSET(b))
+#define AREA_SIZE(b) ((b) == FW_STORE_DEVICE_AREA ? FLASH_SECTOR_SIZE : FW_STORE_BANK_SIZE)
 
 int hal_store_read(unsigned bank, void *buf, size_t len)
 {
-    const uint8_t *flash = (const uint8_t *)(XIP_BASE + BANK_OFFSET(bank));
+    const uint8_t *flash;
     static const uint8_t erased[4] = {0xFF, 0xFF, 0xFF, 0xFF};
-    if (bank > 1 || len > FW_STORE_BANK_SIZE) {
+    if (bank > FW_STORE_DEVICE_AREA || len > AREA_SIZE(bank)) {
         return -1;
     }
+    flash = (const uint8_t *)(XIP_BASE + AREA_OFFSET(bank));
     if (memcmp(flash, erased, sizeof erased) == 0) {
-        return -1; /* an erased bank holds nothing */
+        return -1; /* an erased area holds nothing */
     }
     memcpy(buf, flash, len);
     return (int)len;
@@ -140,31 +146,17 @@ int hal_store_write(unsigned bank, const void *buf, size_t len)
     static uint8_t page[FLASH_PAGE_SIZE];
     size_t off;
     uint32_t irq;
-    if (bank > 1 || len > FW_STORE_BANK_SIZE) {
+    if (bank > FW_STORE_DEVICE_AREA || len > AREA_SIZE(bank)) {
         return -1;
     }
     irq = save_and_disable_interrupts();
-    flash_range_erase(BANK_OFFSET(bank), FW_STORE_BANK_SIZE);
+    flash_range_erase(AREA_OFFSET(bank), AREA_SIZE(bank));
     for (off = 0; off < len; off += FLASH_PAGE_SIZE) {
         size_t n = len - off < FLASH_PAGE_SIZE ? len - off : FLASH_PAGE_SIZE;
         memset(page, 0xFF, sizeof page);
         memcpy(page, (const uint8_t *)buf + off, n);
-        flash_range_program(BANK_OFFSET(bank) + off, page, FLASH_PAGE_SIZE);
+        flash_range_program(AREA_OFFSET(bank) + off, page, FLASH_PAGE_SIZE);
     }
     restore_interrupts(irq);
-    return memcmp((const void *)(XIP_BASE + BANK_OFFSET(bank)), buf, len) == 0 ? 0 : -1;
-}
-
-void hal_rp2040_init(void)
-{
-    gpio_init(PIN_CATHODIC);
-    gpio_init(PIN_ANODIC);
-    gpio_init(PIN_STIM_LED);
-    gpio_set_dir(PIN_CATHODIC, GPIO_OUT);
-    gpio_set_dir(PIN_ANODIC, GPIO_OUT);
-    gpio_set_dir(PIN_STIM_LED, GPIO_OUT);
-    gpio_put(PIN_CATHODIC, 0);
-    gpio_put(PIN_ANODIC, 0);
-    hardware_alarm_claim(ALARM_NUM);
-    hardware_alarm_set_callback(ALARM_NUM, on_alarm);
+    return memcmp((const void *)(XIP_BASE + AREA_OFFSET(bank)), buf, len) == 0 ? 0 : -1;
 }

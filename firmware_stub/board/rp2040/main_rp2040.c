@@ -1,6 +1,8 @@
 /* main_rp2040.c -- the generator on a Raspberry Pi Pico: USB CDC bytes in, fw_poll()
- * handing phase edges 1 ms ahead to the alarm interrupt (hal_rp2040.c). */
+ * handing phase edges 1 ms ahead to the alarm interrupt (hal_rp2040.c). A host opening
+ * or closing the port (DTR) is a new link: fw_link_reset, as stimfw-host does for TCP. */
 #include "device.h"
+#include "pico/stdio_usb.h"
 #include "pico/stdlib.h"
 #include "pico/unique_id.h"
 
@@ -13,6 +15,7 @@ int main(void)
 {
     static char serial[2 * PICO_UNIQUE_BOARD_ID_SIZE_BYTES + 1];
     fw_port_t port;
+    bool connected = false;
     stdio_init_all();
     hal_rp2040_init();
     pico_get_unique_board_id_string(serial, sizeof serial);
@@ -22,9 +25,14 @@ int main(void)
     port.chem = FW_CHEM_LIION;
     port.sim = 1;                 /* SIM verbs on: the battery and faults are simulated here too */
     port.batt_persist_step = 10;  /* write the battery level to flash every 1 %, not every 0.1 % */
+    port.reset_clears_lockout = 0; /* SIM RESET keeps the LOGIN lockout */
     fw_init(&fw_dev, &port);      /* !BOOT goes out before USB enumerates; hosts start with HELLO */
     for (;;) {
         int c;
+        if (stdio_usb_connected() != connected) {
+            connected = !connected;
+            fw_link_reset(&fw_dev); /* whatever the last host was allowed, the next starts afresh */
+        }
         while ((c = getchar_timeout_us(0)) != PICO_ERROR_TIMEOUT) {
             uint8_t b = (uint8_t)c;
             fw_rx(&fw_dev, &b, 1);
