@@ -15,8 +15,8 @@ from .stub_support import HOST, REPO
 pytestmark = pytest.mark.usefixtures("stub_build")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stimsim.device.conformance") is None,
-                    reason="the conformance suite (stimsim.device.conformance) is not there yet")
+@pytest.mark.skipif(importlib.util.find_spec("stimsim.conformance") is None,
+                    reason="the conformance suite (stimsim.conformance) is not there yet")
 def test_stub_passes_the_conformance_suite() -> None:
     result = subprocess.run([sys.executable, "-m", "stimsim", "conformance", "--", str(HOST), "--pty"],
                             capture_output=True, text=True, timeout=180, cwd=REPO, check=False)
