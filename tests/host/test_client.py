@@ -97,6 +97,25 @@ def test_connect_runs_strict_hello_and_continues_from_next(gen: VirtualGenerator
         c.close()
 
 
+def test_listeners_are_handed_whole_lines_each_way(gen: VirtualGenerator) -> None:
+    got: list[tuple[str, bytes]] = []
+    c = Client.open(VirtualSerial.attach(gen), on_line=lambda d, b: got.append((d, b)))
+    try:
+        clinician(c)
+        assert c.log()  # a reply and its !LOG events arrive together
+    finally:
+        c.close()
+    received = [line for d, line in got if d == "<"]
+    assert received[0].startswith(b"!BOOT ")  # the power-up event and the HELLO reply are two lines
+    for direction, line in got:
+        assert line.endswith(b"\r\n") and line.count(b"\n") == 1, (direction, line)
+        body = line[:-2]
+        if direction == "<":
+            codec.parse_incoming(body)
+        else:
+            codec.parse_request(body)
+
+
 def test_every_example_program_is_written_and_read_back_equal(client: Client) -> None:
     clinician(client)
     for path in example_programs():

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from ..engine.program import DeviceModel, Program
+from ..host import lines as codec
 from ..host.client import (
     Battery,
     Client,
@@ -31,10 +32,9 @@ from ..host.client import (
     LinkLost,
     ProtocolMismatch,
     StateError,
+    TransportError,
 )
 from ..host.client import Status as WireStatus
-from ..protocol import codec
-from ..protocol.transport import TransportError
 from .controller import BUILTIN_LABEL, BUILTIN_URL
 from .messages import event_text, fmt_ma, refusal_text, restart_text
 from .model import AppModel, ConsoleLine, DeviceEvent, Identity, Link, Status

@@ -32,7 +32,7 @@ from ..protocol import codec
 from ..protocol.codec import CodecError, Event, Overlong, Reply
 from ..protocol.login import proof as login_proof
 from ..protocol.program_args import WireValueError, program_args, program_from_values
-from ..protocol.transport import cancel_read, close_port, open_port, read_available
+from ..protocol.transport import TransportError, cancel_read, close_port, open_port, read_available
 from .errors import (
     BadArgError,
     BadCrcError,
@@ -59,7 +59,7 @@ from .results import Battery, HelloInfo, LogEntry, Status
 
 __all__ = [  # the client's API, its results and its exceptions, from one import
     "Client", "ClientStats", "program_args", "program_from_reply", "differences", "login_proof",
-    "Battery", "HelloInfo", "LogEntry", "Status",
+    "Battery", "HelloInfo", "LogEntry", "Status", "Event", "Reply", "TransportError",
     "BadArgError", "BadCrcError", "BadReply", "BadSyntaxError", "ClientError", "DeniedError", "DeviceError",
     "DeviceRestarted", "DeviceTimeout", "LimitError", "LinkLost", "LockedError", "OutOfRangeError",
     "ProtocolMismatch", "ReadBackMismatch", "StaleError", "StateError", "TooLongError", "UnknownVerbError",
@@ -165,7 +165,7 @@ class Client:
         self.timeout = timeout
         self.retries = retries
         self.on_event = on_event
-        self.on_line = on_line  #: trace hook: ("<" or ">", raw bytes)
+        self.on_line = on_line  #: trace hook: ("<" or ">", one whole line with its CR LF)
         self.keepalive = keepalive
         self.keepalive_s = TEST_KEEPALIVE_S  #: STATUS period while a TEST runs
         self.events: queue.Queue[Event] = queue.Queue(maxsize=4096)
@@ -263,17 +263,17 @@ class Client:
                     self._wake_all(link_error=exc)
                 return
             if data:
-                if self.on_line is not None:
-                    self._safe(self.on_line, "<", data)
                 for line in self._lines.feed(data):
                     self._handle_line(line)
 
     def _handle_line(self, line: bytes | Overlong) -> None:
-        if isinstance(line, Overlong):
+        if isinstance(line, Overlong):  # its bytes are gone: nothing to hand on
             self.stats.skipped_lines += 1
             log.info("%s: skipped a %d-byte line (over %d)", self.url, line.length, codec.MAX_REPLY)
             self._line_damaged()
             return
+        if self.on_line is not None:
+            self._safe(self.on_line, "<", line + b"\r\n")
         try:
             msg = codec.parse_incoming(line)
         except CodecError as exc:
