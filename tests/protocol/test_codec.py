@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -23,9 +24,11 @@ from stimsim.protocol.codec import (
     parse_incoming,
     parse_reply,
     parse_request,
+    prefix_seq,
     seal,
     seq_ahead,
     seq_next,
+    split_seq,
 )
 
 
@@ -237,3 +240,37 @@ def test_grammar_shaped_lines_raise_only_codec_errors(text: str) -> None:
         for parse in (parse_request, parse_incoming):
             with contextlib.suppress(CodecError):
                 parse(line)
+
+
+# --- the #SEQ prefix ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("#12 STATUS", (12, "STATUS")),
+    ("  #5   AMP SET=1", (5, "AMP SET=1")),
+    ("#65535 X", (65535, "X")),
+    ("#007 X", (7, "X")),
+    ("#9", (9, "")),
+    ("STATUS #3", (None, "STATUS #3")),
+    ("", (None, "")),
+])
+def test_split_seq_takes_the_prefix_off(text: str, expected: tuple[int | None, str]) -> None:
+    assert split_seq(text) == expected
+
+
+@pytest.mark.parametrize("text", ["#0 X", "#65536 X", "#123456 X", "#1a X", "# X", "#-1 X"])
+def test_split_seq_refuses_a_hash_token_that_is_no_seq(text: str) -> None:
+    with pytest.raises(CodecError) as info:
+        split_seq(text)
+    assert info.value.code == "BAD_SYNTAX" and info.value.seq is None
+    assert split_seq(text, strict=False) == (None, "X")
+
+
+_OLD_PREFIX = re.compile(rb"^#([0-9]{1,5}) ")
+
+
+@given(st.binary(max_size=12) | st.from_regex(rb"\A#[0-9]{0,7}[ \t]?[ -~]{0,4}\Z"))
+def test_prefix_seq_reads_only_a_seq_and_a_space_at_the_very_start(line: bytes) -> None:
+    m = _OLD_PREFIX.match(line)
+    want = int(m.group(1)) if m and 1 <= int(m.group(1)) <= 65535 else None
+    assert prefix_seq(line) == want
