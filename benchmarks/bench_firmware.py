@@ -18,7 +18,7 @@ import time
 import tty
 from pathlib import Path
 
-from stimsim.device.port_command import started_device
+from stimsim.conformance.port_command import started_device
 
 REPO = Path(__file__).resolve().parents[1]
 STUB = REPO / "firmware_stub" / "build" / "stimfw-host"

@@ -16,10 +16,13 @@ import statistics
 import sys
 import time
 
-from stimsim.device import codec
-from stimsim.device.client import Client
-from stimsim.device.port_command import started_device
-from stimsim.device.transport import open_port, read_available
+from stimsim.conformance.port_command import started_device
+from stimsim.generator import urlhandler
+from stimsim.host.client import Client
+from stimsim.protocol import codec
+from stimsim.protocol.transport import open_port, read_available
+
+urlhandler.register()  # the in-process comparison opens virtual://
 
 ROUND_TRIPS = 1000
 WARM_UP = 50

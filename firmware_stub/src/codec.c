@@ -1,4 +1,4 @@
-/* codec.c -- see codec.h. Mirrors stimsim.device.codec so both generators frame alike. */
+/* codec.c -- see codec.h. Mirrors stimsim.protocol.codec so both generators frame alike. */
 #include "codec.h"
 #include "crc.h"
 

@@ -48,7 +48,7 @@ typedef struct {
 
 enum { FW_PARSE_OK = 0, FW_PARSE_BAD_SYNTAX, FW_PARSE_BAD_CRC };
 
-/* Parse a line exactly as stimsim.device.codec.parse_request does: SEQ prefix,
+/* Parse a line exactly as stimsim.protocol.codec.parse_request does: SEQ prefix,
  * printable bytes, optional " *CRC", verb, then KEY=VALUE / TOKEN arguments; the CRC
  * is checked last (BAD_SYNTAX comes before BAD_CRC). req->seq is set as far as it
  * parsed, so errors can echo it. */

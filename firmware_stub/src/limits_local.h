@@ -1,5 +1,5 @@
 /* limits_local.h -- constants the firmware needs that the Python limits table
- * (stimsim.device.limits, generated into params_gen.h) does not hold yet. Written by
+ * (stimsim.protocol.limits, generated into params_gen.h) does not hold yet. Written by
  * hand; when the table grows these names, params_gen.h carries them and this goes. */
 #ifndef STIMFW_LIMITS_LOCAL_H
 #define STIMFW_LIMITS_LOCAL_H

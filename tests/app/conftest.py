@@ -18,15 +18,17 @@ from pytestqt.qtbot import QtBot
 from stimsim.app.launch import AppOptions, StimsimApp
 from stimsim.app.model import Link
 from stimsim.app.style import apply_style
-from stimsim.device import transport
-from stimsim.device.generator import VirtualGenerator
+from stimsim.generator import urlhandler
+from stimsim.generator.virtual_generator import VirtualGenerator
+
+urlhandler.register()  # the app tests reach their generators by virtual:// URL
 
 _names = itertools.count(1)
 
 
 @pytest.fixture
 def gen() -> Iterator[VirtualGenerator]:
-    generator = transport.new_generator(rng_seed=11)
+    generator = urlhandler.new_generator(rng_seed=11)
     yield generator
 
 
@@ -35,7 +37,7 @@ def stim(qtbot: QtBot, qapp: QApplication, gen: VirtualGenerator) -> Iterator[St
     """The app connected to ``gen`` with the example programs in slots 1..5."""
     apply_style(qapp)
     name = f"test-{next(_names)}"
-    url = transport.register_generator(name, gen)
+    url = urlhandler.register_generator(name, gen)
     app = StimsimApp(AppOptions(), builtin_url=url, ports=lambda: [])
     qtbot.addWidget(app.window)
     with qtbot.waitSignal(app.worker.setupFinished, timeout=10_000):
@@ -43,7 +45,7 @@ def stim(qtbot: QtBot, qapp: QApplication, gen: VirtualGenerator) -> Iterator[St
     qtbot.waitUntil(lambda: app.model.link is Link.CONNECTED and len(app.model.slots) == 5, timeout=5_000)
     yield app
     app.shutdown()
-    transport.unregister_generator(name)
+    urlhandler.unregister_generator(name)
 
 
 def wait_device(qtbot: QtBot, predicate: object, timeout: int = 3_000) -> None:

@@ -12,7 +12,7 @@ from stimsim.app.controller import BUILTIN_LABEL
 from stimsim.app.launch import StimsimApp
 from stimsim.app.model import AppModel
 from stimsim.app.widgets.device_panel import DevicePanel
-from stimsim.device.generator import VirtualGenerator
+from stimsim.generator.virtual_generator import VirtualGenerator
 
 STAMP = r"\d\d:\d\d:\d\d\.\d\d\d"
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from stimsim.app.launch import StimsimApp
-from stimsim.device.generator import VirtualGenerator
+from stimsim.generator.virtual_generator import VirtualGenerator
 
 
 def _stim_on(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:

@@ -9,9 +9,9 @@ from stimsim.app.launch import StimsimApp, default_envelope, default_pulse_start
 from stimsim.app.model import AppModel, Link, Status
 from stimsim.app.widgets.raster import raster_columns
 from stimsim.app.widgets.scope import LiveScope, count_pulses
-from stimsim.device.generator import VirtualGenerator
 from stimsim.engine.params import Mode
 from stimsim.engine.program import DeviceModel, Electrodes, Limits, Program
+from stimsim.generator.virtual_generator import VirtualGenerator
 
 THRESHOLD_MA = 0.01
 

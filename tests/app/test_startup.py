@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from stimsim.app.launch import AppOptions, StimsimApp, example_slot_programs
 from stimsim.app.model import Link
-from stimsim.device import transport
+from stimsim.generator import urlhandler
 
 
 def test_examples_fill_slots_1_to_5_with_a_tonic_program_first(qtbot: QtBot, stim: StimsimApp, gen: object) -> None:
@@ -20,8 +20,8 @@ def test_examples_fill_slots_1_to_5_with_a_tonic_program_first(qtbot: QtBot, sti
 
 
 def test_programs_option_writes_its_programs_as_a_clinician(qtbot: QtBot, qapp: QApplication) -> None:
-    gen = transport.new_generator(rng_seed=3)
-    url = transport.register_generator("startup-programs", gen)
+    gen = urlhandler.new_generator(rng_seed=3)
+    url = urlhandler.register_generator("startup-programs", gen)
     mine = (replace(example_slot_programs()[2], slot=7),)
     app = StimsimApp(AppOptions(programs=mine), builtin_url=url, ports=lambda: [])
     qtbot.addWidget(app.window)
@@ -34,4 +34,4 @@ def test_programs_option_writes_its_programs_as_a_clinician(qtbot: QtBot, qapp: 
         assert app.model.slots[7].rate_hz == 10_000
     finally:
         app.shutdown()
-        transport.unregister_generator("startup-programs")
+        urlhandler.unregister_generator("startup-programs")

@@ -1,23 +1,16 @@
 """The parameter table is the one home of every parameter: the rest is derived from it.
 
 The Program and Limits dataclasses are written out for type checkers; these tests hold
-them to the table. A throwaway mode added only to the table reaches validation, the
-program-file format, the wire and the C header with no other edit.
+them to the table (tests/test_throwaway_mode.py adds a mode and follows it everywhere).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Iterator
 
-import pytest
-
-from stimsim.engine import files
 from stimsim.engine import params as P
 from stimsim.engine.describe import mode_line
 from stimsim.engine.program import PROGRAM_FIELDS, Electrodes, Limits, Program
-from stimsim.engine.validate import check_program
 
 
 def test_program_has_one_field_per_parameter_and_no_other_numbers() -> None:
@@ -46,56 +39,3 @@ def test_every_mode_has_a_label_a_summary_of_its_own_parameters_and_recharge() -
         for key in spec.ranges:
             program = program.with_values({key: spec.ranges[key].minimum})
         assert mode_line(program)
-
-
-@pytest.fixture
-def throwaway_mode() -> Iterator[P.Mode]:
-    """A mode that exists only in the table: tonic's parameters without cycling, 5..50 Hz."""
-    mode = P.Mode.new("slowtest")
-    ranges = {k: r for k, r in P.MODES[P.Mode.TONIC].ranges.items() if k not in ("cycle_on_s", "cycle_off_s")}
-    ranges["rate_hz"] = P.Range(5, 50)
-    P.MODES[mode] = P.ModeSpec("Slow test", ranges, (P.Recharge.ACTIVE,), summary="{rate_hz} slow · {pulse_width_us}")
-    yield mode
-    del P.MODES[mode]
-
-
-def _program(mode: P.Mode, rate: int) -> Program:
-    return Program(mode, 2000, 300, rate, Electrodes.of({"4": -100, "5": 100}), cycle_on_ms=None,  # type: ignore[arg-type]
-                   cycle_off_ms=None)  # type: ignore[arg-type]
-
-
-def test_a_throwaway_mode_reaches_validation(throwaway_mode: P.Mode) -> None:
-    assert P.Mode("slowtest") is throwaway_mode and throwaway_mode in list(P.Mode)
-    assert check_program(_program(throwaway_mode, 40)) == []
-    [problem] = check_program(_program(throwaway_mode, 60))
-    assert (problem.key, problem.wire, problem.maximum) == ("rate_hz", "RATE", 50)
-    with_cycle = dataclasses.replace(_program(throwaway_mode, 40), cycle_on_ms=1000, cycle_off_ms=1000)
-    assert {p.key for p in check_program(with_cycle)} == {"cycle_on_s", "cycle_off_s"}
-
-
-def test_a_throwaway_mode_reaches_the_file_format(throwaway_mode: P.Mode) -> None:
-    program = {"mode": "slowtest", "amplitude_ma": 2, "pulse_width_us": 300, "rate_hz": 40,
-               "electrodes": {"4": -100, "5": 100}}
-    data = {"format": files.FORMAT, "version": files.VERSION, "programs": [program]}
-    pf = files.loads(json.dumps(data))
-    assert pf.programs[0].mode is throwaway_mode and pf.programs[0].rate_hz == 40
-    written = files.to_data(pf)["programs"][0]
-    assert written["cycle_on_s"] is None and written["rate_hz"] == 40
-    assert files.loads(files.dumps(pf)) == pf
-    with pytest.raises(files.FileError) as err:
-        files.loads(json.dumps({**data, "programs": [{**program, "rate_hz": 60, "cycle_on_s": 1}]}))
-    assert err.value.lines == [
-        "programs[0].cycle_on_s: is not used in slowtest mode (leave it out or null)",
-    ]
-
-
-def test_a_throwaway_mode_reaches_the_summary(throwaway_mode: P.Mode) -> None:
-    assert mode_line(_program(throwaway_mode, 40)) == "Slow test · 40 Hz slow · 300 µs"
-
-
-def test_a_throwaway_mode_reaches_the_c_header(throwaway_mode: P.Mode) -> None:
-    from tests.firmware.test_params_header import _generator
-
-    text = _generator().render()
-    assert "#define FW_MODE_SLOWTEST 3" in text and "#define FW_MODE_COUNT 4" in text
-    assert "/* SLOWTEST */ { \\" in text and "{1, 5, 50, 0}" in text

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import serial
 
-from stimsim.device import codec
-from stimsim.device.codec import Event, Reply
-from stimsim.device.port_command import read_port_line
+from stimsim.conformance.port_command import read_port_line
+from stimsim.protocol import codec
+from stimsim.protocol.codec import Event, Reply
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_DIR = REPO / "firmware_stub"

@@ -15,8 +15,8 @@ from .stub_support import HOST, REPO
 pytestmark = pytest.mark.usefixtures("stub_build")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stimsim.device.conformance") is None,
-                    reason="the conformance suite (stimsim.device.conformance) is not there yet")
+@pytest.mark.skipif(importlib.util.find_spec("stimsim.conformance") is None,
+                    reason="the conformance suite (stimsim.conformance) is not there yet")
 def test_stub_passes_the_conformance_suite() -> None:
     # login.lockout ends with SIM RESET to make the device usable again; the stub keeps the
     # lockout over a reset unless told otherwise on its command line (a bench option).

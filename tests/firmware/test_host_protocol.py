@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stimsim.device import codec
+from stimsim.protocol import codec
 
 from .stub_support import proof, running, start
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stimsim.device import codec
+from stimsim.protocol import codec
 
 from .stub_support import Stub, running, start
 

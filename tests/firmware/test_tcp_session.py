@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from stimsim.device import codec
+from stimsim.protocol import codec
 
 from .stub_support import HOST, Stub, proof, running
 

@@ -66,9 +66,10 @@ def builtin_generator_url() -> str:
     """
     global _builtin_url
     if _builtin_url is None:
-        from ..device import transport
+        from ..generator import urlhandler
 
-        _builtin_url = transport.register_generator("builtin", transport.new_generator())
+        urlhandler.register()
+        _builtin_url = urlhandler.register_generator("builtin", urlhandler.new_generator())
     return _builtin_url
 
 

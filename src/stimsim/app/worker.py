@@ -1,6 +1,6 @@
 """The device worker: the one place the app touches the device client.
 
-A Python thread owns the :class:`~stimsim.device.client.Client` and runs the user's
+A Python thread owns the :class:`~stimsim.host.client.Client` and runs the user's
 requests one at a time from a queue, polling STATUS when idle. Results reach the
 :class:`~stimsim.app.model.AppModel` through queued Qt signals, so a silent device never
 blocks the window. STOP does not queue: it clears what is queued (a STOP must never be
@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ..device import codec
-from ..device.client import (
+from ..engine.program import DeviceModel, Program
+from ..host import lines as codec
+from ..host.client import (
     Battery,
     Client,
     ClientError,
@@ -31,10 +32,9 @@ from ..device.client import (
     LinkLost,
     ProtocolMismatch,
     StateError,
+    TransportError,
 )
-from ..device.client import Status as WireStatus
-from ..device.transport import TransportError
-from ..engine.program import DeviceModel, Program
+from ..host.client import Status as WireStatus
 from .controller import BUILTIN_LABEL, BUILTIN_URL
 from .messages import event_text, fmt_ma, refusal_text, restart_text
 from .model import AppModel, ConsoleLine, DeviceEvent, Identity, Link, Status

@@ -1,7 +1,7 @@
 """``stimsim emulate``, ``stimsim device`` and ``stimsim conformance``: the device side of the CLI.
 
-Parsing and printing only; the work is in ``stimsim.device`` (emulator, client,
-conformance).
+Parsing and printing only; the work is in ``stimsim.generator`` (emulator, ``virtual://``),
+``stimsim.host`` (client) and ``stimsim.conformance``.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    from ..device import emulator
-    from ..device.login import valid_pin
+    from ..generator import emulator
+    from ..protocol.login import valid_pin
 
     if not valid_pin(args.pin):
         raise UsageError(f"--pin {args.pin!r}: a PIN is 4 to 8 digits")
@@ -100,8 +100,11 @@ def _check_line(line: str) -> str:
 
 
 def _device(args: argparse.Namespace) -> int:
-    from ..device.client import Client, ClientError, ProtocolMismatch
-    from ..device.transport import TransportError
+    from ..generator import urlhandler
+    from ..host.client import Client, ClientError, ProtocolMismatch
+    from ..protocol.transport import TransportError
+
+    urlhandler.register()  # virtual:// reaches the built-in generator
 
     lines = [_check_line(line) for line in args.lines]
     if args.timeout <= 0 or args.retries < 0:
@@ -159,7 +162,7 @@ def _print_events(client: object, seconds: float, quiet: bool = False) -> None:
     import queue
     import time
 
-    from ..device.client import Client
+    from ..host.client import Client
 
     assert isinstance(client, Client)
     deadline = time.monotonic() + seconds
@@ -173,7 +176,7 @@ def _print_events(client: object, seconds: float, quiet: bool = False) -> None:
 
 
 def _console(client: object, *, raw: bool) -> int:
-    from ..device.client import Client, ClientError
+    from ..host.client import Client, ClientError
 
     assert isinstance(client, Client)
     _setup_readline()
@@ -255,7 +258,10 @@ def _setup_readline() -> None:
 
 
 def _conformance(args: argparse.Namespace) -> int:
-    from ..device import conformance
+    from .. import conformance
+    from ..generator import urlhandler
+
+    urlhandler.register()  # virtual:// reaches the built-in generator
 
     target: list[str] = list(args.target)
     if not target:
@@ -268,7 +274,7 @@ def _conformance(args: argparse.Namespace) -> int:
     if len(target) != 1:
         raise UsageError(f"one URL expected, got {' '.join(target)} (options go before the URL; "
                          "a command goes after '--')")
-    from ..device.transport import TransportError
+    from ..protocol.transport import TransportError
 
     try:
         return conformance.run(target[0], pin=args.pin, quick=args.quick)

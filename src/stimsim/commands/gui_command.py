@@ -51,6 +51,9 @@ def run_gui(args: argparse.Namespace) -> int:
 
     _choose_platform(screenshot is not None)
     from ..app.launch import AppOptions, run
+    from ..generator import urlhandler
+
+    urlhandler.register()  # --device virtual://... reaches a built-in generator too
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot))

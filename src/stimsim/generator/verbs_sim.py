@@ -1,0 +1,101 @@
+"""The emulator's controls: SIM SPEED, FAULT, BATT, CHARGE and RESET.
+
+A board may answer SIM with UNKNOWN_VERB; the virtual generator uses it to let tests,
+benchmarks and people drive time, contact faults, the battery and the charger.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..engine import params as P
+from ..engine.params import fmt_number
+from ..protocol.codec import ArgPair, Request
+from ..protocol.limits import SIM_SPEED_MAX, SIM_SPEED_MIN
+from .refusal import bad_arg, out_of_range, parse_int, split_args, state
+from .state import OPEN, SHORT, GeneratorState
+from .verbs_session import flag
+
+SPEED_RANGE = (SIM_SPEED_MIN, float(SIM_SPEED_MAX))
+_SPEED_RE = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6})?$")
+_FAULT_RE = re.compile(r"^(OPEN|SHORT):([0-9]{1,2})$")
+
+
+def verb_sim(gen: GeneratorState, req: Request) -> list[ArgPair]:
+    values, tokens = split_args(req, ("SPEED", "FAULT", "BATT", "CHARGE"), ("RESET",))
+    if tokens:
+        if values:
+            raise bad_arg(next(iter(values)))
+        gen.reboot_pending = True
+        return []
+    if not values:
+        raise bad_arg("SIM")
+    speed = fault = level = charge = None
+    if "SPEED" in values:
+        if not _SPEED_RE.match(values["SPEED"]):
+            raise bad_arg("SPEED")
+        speed = float(values["SPEED"])
+    if "FAULT" in values:
+        fault = values["FAULT"].upper()
+        match = _FAULT_RE.match(fault)
+        if fault not in ("HOT", "NONE") and not match:
+            raise bad_arg("FAULT")
+    if "BATT" in values:
+        level = parse_int("BATT", values["BATT"])
+    if "CHARGE" in values:
+        if values["CHARGE"] not in ("0", "1"):
+            raise bad_arg("CHARGE")
+        charge = values["CHARGE"] == "1"
+    if speed is not None and not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:
+        raise out_of_range("SPEED", fmt_number(SPEED_RANGE[0]), fmt_number(SPEED_RANGE[1]))
+    if fault is not None and match and not 1 <= int(match.group(2)) <= P.N_CONTACTS:
+        raise out_of_range("FAULT", 1, P.N_CONTACTS)
+    if level is not None and not 0 <= level <= 1000:
+        raise out_of_range("BATT", 0, 1000)
+    if charge and not gen.battery.cell.rechargeable:
+        raise state("PRIMARY")
+    out: list[ArgPair] = []
+    if speed is not None:
+        gen.speed = speed
+        out.append(("SPEED", fmt_number(speed)))
+    if fault is not None:
+        _apply_fault(gen, fault, match)
+        out.append(("FAULT", fault))
+    if level is not None:
+        gen.battery.set_level(level / 10.0)
+        out.append(("BATT", str(level)))
+    if charge is not None:
+        _apply_charger(gen, charge)
+        out.append(("CHARGE", flag(charge)))
+    gen.save()
+    return out
+
+
+def _apply_fault(gen: GeneratorState, fault: str, match: re.Match[str] | None) -> None:
+    b = gen.battery
+    if match:
+        kind = OPEN if match.group(1) == OPEN else SHORT
+        gen.faults[str(int(match.group(2)))] = kind
+    elif fault == "HOT":
+        if not b.hot and b.on_charger:
+            gen.emit("CHARGE", [("STATE", "HOT")])
+        b.hot = True
+    else:  # NONE: every fault clears; a charger that was too hot resumes
+        gen.faults.clear()
+        if b.hot and b.on_charger:
+            b.hot = False
+            if not b.full:
+                gen.emit("CHARGE", [("STATE", "ON")])
+        b.hot = False
+
+
+def _apply_charger(gen: GeneratorState, on: bool) -> None:
+    b = gen.battery
+    if on == b.on_charger:
+        return
+    b.on_charger = on
+    b.full = False
+    if on:
+        gen.emit("CHARGE", [("STATE", "HOT" if b.hot else "ON")])
+    else:
+        gen.emit("CHARGE", [("STATE", "OFF")])
