@@ -30,7 +30,7 @@
 #include "codec.h"
 #include "device.h"
 #include "hal_host.h"
-#include "limits_local.h"
+#include "params_gen.h"
 #include "pin.h"
 
 #define FW_VERSION "0.1.0"

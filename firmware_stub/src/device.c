@@ -429,7 +429,7 @@ static void load_state(fw_device_t *d)
     }
     /* a valid bank under a lost device record keeps its seq, so the defaults outrank it */
     fw_persist_defaults(&d->img.p, full);
-    fw_pin_change(d, "0000", 4);
+    fw_pin_change(d, FW_DEFAULT_PIN, sizeof FW_DEFAULT_PIN - 1);
     if (why) {
         d->img.p.defaults_flag = 1; /* saved, so it lasts until a PROG / CONFIG write */
         hal_diag(why);

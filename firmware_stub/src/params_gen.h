@@ -125,6 +125,13 @@
 #define FW_SPEED_MIN_MICRO 100000ull /* SIM SPEED x 1e6 */
 #define FW_SPEED_MAX_MICRO 100000000000ull /* SIM SPEED x 1e6 */
 #define FW_LOG_SIZE 64u /* audit entries kept */
+#define FW_IDLE_TIMEOUT_S_DEFAULT 60 /* a TCP client idle this long is disconnected */
+#define FW_PIN_SALT_LEN 16 /* random salt bytes of the PIN at rest */
+#define FW_PIN_HASH_LEN 32 /* PBKDF2-HMAC-SHA256 bytes derived */
+#ifndef FW_PIN_PBKDF2_ITERS /* the fuzz build alone sets 2, so every input boots fast */
+#define FW_PIN_PBKDF2_ITERS 2048 /* PBKDF2 iterations of the PIN at rest */
+#endif
+#define FW_DEFAULT_PIN "0000" /* the PIN of a new device */
 
 /* Safety figures compared in double precision exactly as the engine does. */
 #define FW_CONTACT_IMPEDANCE_OHM_D 262.0

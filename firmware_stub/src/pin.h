@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "limits_local.h"
+#include "params_gen.h"
 #include "sha256.h"
 
 #define FW_DEVICE_KEY_LEN 32

@@ -166,9 +166,16 @@ def render() -> str:
         ("FW_SPEED_MIN_MICRO", _exact_int(L.SIM_SPEED_MIN, 1_000_000, "speed"), "ull", "SIM SPEED x 1e6"),
         ("FW_SPEED_MAX_MICRO", _exact_int(L.SIM_SPEED_MAX, 1_000_000, "speed"), "ull", "SIM SPEED x 1e6"),
         ("FW_LOG_SIZE", L.LOG_RING, "u", "audit entries kept"),
+        ("FW_IDLE_TIMEOUT_S_DEFAULT", L.IDLE_TIMEOUT_S, "", "a TCP client idle this long is disconnected"),
+        ("FW_PIN_SALT_LEN", L.PIN_SALT_BYTES, "", "random salt bytes of the PIN at rest"),
+        ("FW_PIN_HASH_LEN", L.PIN_HASH_BYTES, "", "PBKDF2-HMAC-SHA256 bytes derived"),
     ]
     for name, value, suffix, what in protocol:
         lines.append(f"#define {name} {value}{suffix} /* {what} */")
+    lines.append("#ifndef FW_PIN_PBKDF2_ITERS /* the fuzz build alone sets 2, so every input boots fast */")
+    lines.append(f"#define FW_PIN_PBKDF2_ITERS {L.PIN_PBKDF2_ITERATIONS} /* PBKDF2 iterations of the PIN at rest */")
+    lines.append("#endif")
+    lines.append(f'#define FW_DEFAULT_PIN "{L.DEFAULT_PIN}" /* the PIN of a new device */')
     lines.append("")
     lines.append("/* Safety figures compared in double precision exactly as the engine does. */")
     doubles = [

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..protocol.limits import DEFAULT_PIN
 from . import UsageError
 
 _DEVICE_EPILOG = """\
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emulate.add_argument("--host", default="127.0.0.1", help="TCP address to listen on (default 127.0.0.1)")
     emulate.add_argument("--speed", type=float, default=1.0, metavar="X",
                          help="battery time per real second (0.1..100000, default 1)")
-    emulate.add_argument("--pin", default="0000", help="clinician PIN, 4 to 8 digits (default 0000)")
+    emulate.add_argument("--pin", default=DEFAULT_PIN, help=f"clinician PIN, 4 to 8 digits (default {DEFAULT_PIN})")
     emulate.add_argument("--state", type=Path, metavar="DIR", help="keep slots, settings and log in DIR")
     emulate.set_defaults(run=_emulate)
 
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Check every rule of the protocol against a device: a URL, or a command that "
                     "prints 'PORT ...' first (as 'stimsim emulate' does), given after '--'. One line "
                     "per check, then 'N passed, N failed'. Exit status 1 if any check failed.")
-    conformance.add_argument("--pin", default="0000", help="the device's clinician PIN (default 0000)")
+    conformance.add_argument("--pin", default=DEFAULT_PIN, help=f"the device's clinician PIN (default {DEFAULT_PIN})")
     conformance.add_argument("--quick", action="store_true", help="skip the 10 s TEST lease check")
     conformance.add_argument("target", nargs=argparse.REMAINDER, metavar="URL | -- COMMAND...")
     conformance.set_defaults(run=_conformance)

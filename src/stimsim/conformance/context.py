@@ -11,6 +11,7 @@ from ..engine.load import contact_charges
 from ..engine.params import Mode
 from ..engine.program import DeviceModel, Electrodes, Program
 from ..protocol.codec import Event, Reply
+from ..protocol.limits import DEFAULT_PIN
 from ..protocol.login import proof as login_proof
 from .expect import ok
 from .link import Answer, Fail, Link, Skip
@@ -21,7 +22,7 @@ PROG_DEFAULT = "MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100"  #: a pla
 @dataclass
 class Ctx:
     link: Link
-    pin: str = "0000"
+    pin: str = DEFAULT_PIN
     quick: bool = False
     sim: bool | None = None
     slots: list[int] = field(default_factory=list)  #: slots the suite may write

@@ -15,6 +15,7 @@ from typing import TextIO
 from ..engine import params as P
 from ..engine.program import DeviceModel
 from ..protocol.codec import Reply
+from ..protocol.limits import DEFAULT_PIN
 from .checks import CHECKS
 from .context import CheckFn, Ctx
 from .expect import ok
@@ -113,7 +114,7 @@ class Result:
         return self.outcome + " " + self.name + (f": {self.why}" if self.why else "")
 
 
-def run_checks(url: str, *, pin: str = "0000", quick: bool = False,
+def run_checks(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False,
                emit: Callable[[Result], None] | None = None,
                only: Callable[[str], bool] | None = None) -> list[Result]:
     """Run every check against ``url``; ``emit`` sees each result as it is decided."""
@@ -165,7 +166,7 @@ def summary(results: list[Result]) -> str:
     return text + (f", {skipped} skipped" if skipped else "")
 
 
-def run(url: str, *, pin: str = "0000", quick: bool = False, out: TextIO | None = None) -> int:
+def run(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | None = None) -> int:
     """``stimsim conformance URL``: one line per check, the count line; 0 if nothing failed."""
     out = out or sys.stdout
     results = run_checks(url, pin=pin, quick=quick, emit=lambda r: print(r.line(), file=out, flush=True))
@@ -173,7 +174,7 @@ def run(url: str, *, pin: str = "0000", quick: bool = False, out: TextIO | None 
     return 1 if any(r.outcome == "FAIL" for r in results) else 0
 
 
-def run_command(command: list[str], *, pin: str = "0000", quick: bool = False, out: TextIO | None = None,
+def run_command(command: list[str], *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | None = None,
                 err_out: TextIO | None = None) -> int:
     """``stimsim conformance -- COMMAND...``."""
     err_out = err_out or sys.stderr

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from ..protocol import codec
+from ..protocol.limits import DEFAULT_PIN
 from .urlhandler import Generator, new_generator
 
 POLL_S = 0.02  #: the generator's clock advances at least this often
 OUT_LIMIT = 64 * 1024  #: bytes held for a client that does not read; older ones are dropped
 BUSY_LINE = codec.encode_reply(None, False, "STATE", [("REASON", "BUSY")])
-DEFAULT_PIN = "0000"
 
 
 class ServedGenerator(Generator, Protocol):

@@ -33,7 +33,7 @@ from ..protocol.codec import (
     parse_request,
     split_seq,
 )
-from ..protocol.limits import TEST_LEASE_S
+from ..protocol.limits import DEFAULT_PIN, TEST_LEASE_S
 from ..protocol.login import pin_key, valid_pin
 from ..protocol.program_args import read_args
 from .audit_log import LogEntry
@@ -66,7 +66,7 @@ class VirtualGenerator:
         clock: Callable[[], float],
         *,
         state_dir: str | Path | None = None,
-        pin: str = "0000",
+        pin: str = DEFAULT_PIN,
         speed: float = 1.0,
         rng_seed: int | None = None,
         chemistry: str = "liion",
