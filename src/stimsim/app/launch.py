@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from ..device.limits import DEFAULT_PIN
 from ..engine import files
 from ..engine.program import Program
 from ..resources import example_programs
@@ -24,7 +25,7 @@ from .style import apply_style
 from .timeline import EnvelopeFn
 from .widgets.annotations import PulseStartsFn
 from .widgets.device_panel import PortLister, serial_ports
-from .worker import DEFAULT_PIN, DeviceWorker
+from .worker import DeviceWorker
 
 #: The example programs go to slots 1..5 in this order (a plain tonic program first).
 EXAMPLE_ORDER = ("tonic-50hz", "burstdr-40hz", "hf-10khz", "subperception-1khz", "burst-cycled-30on-90off")
@@ -189,7 +190,7 @@ def _screenshot(app: QApplication, stim: StimsimApp, path: Path, started: float)
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, capture)
 
     if want_setup:
-        stim.worker.setupFinished.connect(lambda _name: settle())
+        stim.worker.setupFinished.connect(lambda _name, _failed: settle())
     else:
         stim.worker.connectFinished.connect(settle)
     stim.model.linkChanged.connect(

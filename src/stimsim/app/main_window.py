@@ -7,7 +7,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QWidget
 
 from .. import __version__
-from ..engine.program import Program
 from .controller import Controller
 from .model import AppModel, Link
 from .timeline import DisplayClock, EnvelopeFn
@@ -109,9 +108,6 @@ class MainWindow(QMainWindow):
         ident = self.model.identity
         where = ident.label if self.model.link is Link.CONNECTED and ident.label else "not connected"
         self.setWindowTitle(f"stimsim — {where}")
-
-    def active_program(self) -> Program | None:
-        return self.model.active_program()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.scope.stop_timers()
