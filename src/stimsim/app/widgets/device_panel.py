@@ -82,6 +82,7 @@ class DevicePanel(QWidget):
 
         model.linkChanged.connect(self._show_link)
         model.identityChanged.connect(self._show_identity)
+        model.identityChanged.connect(self._show_link)
         model.statusChanged.connect(self._show_identity)
         model.consoleLine.connect(self.add_console_line)
         model.deviceEvent.connect(self.add_event)
@@ -105,6 +106,7 @@ class DevicePanel(QWidget):
         edit.setAccessibleName("Port, path or URL")
         edit.setToolTip(self.port_box.toolTip())
         edit.returnPressed.connect(self._connect_clicked)
+        self.port_box.currentTextChanged.connect(lambda _text: self._show_link())
         row.addWidget(self.port_box, 1)
 
         self.refresh_button = QToolButton(self)
@@ -154,6 +156,8 @@ class DevicePanel(QWidget):
         return text
 
     def _connect_clicked(self) -> None:
+        if not self.connect_button.isEnabled():
+            return  # Enter in the port field while connected to that very stimulator
         if self.model.link in (Link.LOST, Link.NOT_ANSWERING) and self.chosen_url() == self.model.identity.url:
             self.controller.reconnect()
         else:
@@ -203,10 +207,18 @@ class DevicePanel(QWidget):
         self.banner.setProperty("level", level)
         repolish(self.banner)
         lost = m.link in (Link.LOST, Link.NOT_ANSWERING)
+        here = m.link is Link.CONNECTED and self.chosen_url() == m.identity.url
         self.connect_button.setText("Reconnect" if lost else "Connect")
-        self.connect_button.setToolTip("Open the port again and re-read the stimulator" if lost
-                                       else "Open the chosen port and read the stimulator")
-        self.connect_button.setEnabled(m.link is not Link.CONNECTING)
+        if here:
+            tip = "Connected to this stimulator (Device > Reconnect, Ctrl+R, reads it again)"
+        elif lost:
+            tip = "Open the port again and re-read the stimulator"
+        elif m.link is Link.CONNECTED:
+            tip = "Close the present link and connect to the chosen stimulator instead"
+        else:
+            tip = "Open the chosen port and read the stimulator"
+        self.connect_button.setToolTip(tip)
+        self.connect_button.setEnabled(m.link is not Link.CONNECTING and not here)
         self.disconnect_button.setEnabled(m.link is not Link.DISCONNECTED)
 
     # --- console ---------------------------------------------------------------------
@@ -266,8 +278,7 @@ class DevicePanel(QWidget):
 
     def add_event(self, event: DeviceEvent) -> None:
         item = QListWidgetItem(f"{stamp(event.when)}  {event.text}")
-        raw = " ".join(f"{k}={v}" for k, v in event.args)
-        item.setToolTip(f"!{event.name} {raw}".strip())
+        item.setToolTip(event.raw.strip())
         self.events.addItem(item)
         if self.events.count() > CONSOLE_MAX_LINES:
             self.events.takeItem(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from ..messages import fmt_ma
+from ..messages import faults_text, fmt_ma
 from ..model import AppModel, Link
 from ..style import repolish
 
@@ -25,6 +25,7 @@ class StatusBar(QStatusBar):
         model.linkChanged.connect(self.refresh)
         model.statusChanged.connect(self.refresh)
         model.identityChanged.connect(self.refresh)
+        model.faultsChanged.connect(self.refresh)
         self.refresh()
 
     def _label(self, name: str, title: str, tip: str) -> QLabel:
@@ -58,8 +59,10 @@ class StatusBar(QStatusBar):
             stim = f"Stimulation off · P{st.slot}"
         if ok and st.mri:
             stim += " · MRI mode"
-        if ok and st.compliance_limited:
+        if ok and st.stim_on and st.compliance_limited:  # off, nothing is delivered, so nothing is limited
             stim += " · compliance limited"
+        if ok and m.faults:
+            stim += f" · {faults_text(m.faults)}"
         self.stim_label.setText(stim)
         self.stim_label.setProperty("on", ok and st.stim_on)
         repolish(self.stim_label)
