@@ -372,6 +372,18 @@ class DeviceLink:
         self._read_slots(client)
         self.publish(client.status())
 
+    def start_state(self, client: Client, slot: int | None, stim_on: bool) -> None:
+        """The state the command line asked for: ``slot`` active, stimulation on."""
+        self._direction = 0
+        if slot is not None:
+            client.select(slot)
+            self._slots[slot] = client.read(slot)
+            programs = dict(self._slots)
+            self._post(lambda m: m.set_slots(programs))
+        if stim_on:
+            client.stim(True)
+        self.publish(client.status())
+
     def stop(self, client: Client) -> bool:
         """STOP from its own thread; True when the device confirmed it."""
         try:

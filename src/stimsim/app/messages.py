@@ -50,6 +50,9 @@ def fmt_hz(rate: float) -> str:
     return f"{rate / 1000:g} kHz" if rate >= 1000 else f"{rate:g} Hz"
 
 
+WRONG_PIN = "Wrong PIN"
+
+
 def refusal_text(error: DeviceError, *, direction: int = 0) -> str:
     """One sentence for a refused request (an ``ERR`` reply, as the client's typed error).
 
@@ -85,7 +88,7 @@ def refusal_text(error: DeviceError, *, direction: int = 0) -> str:
     if isinstance(error, StateError):
         return _state_text(error.reason or "", error.wire_args)
     if isinstance(error, DeniedError):
-        return "Wrong PIN" if error.reason == "PROOF" else "Only a clinician may do this"
+        return WRONG_PIN if error.reason == "PROOF" else "Only a clinician may do this"
     if isinstance(error, LockedError):
         return f"Too many wrong PINs: try again in {error.retry_s or LOCKOUT_S} s"
     if isinstance(error, BadArgError):

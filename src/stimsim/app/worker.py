@@ -134,6 +134,10 @@ class DeviceWorker(QObject):
         progs = tuple(programs)
         self._jobs.put(_Setup("programs", lambda c: self.link.load(c, progs, pin)))
 
+    def start_state(self, slot: int | None, stim_on: bool) -> None:
+        """At start, after the programs: make ``slot`` active and turn stimulation on, if asked."""
+        self._jobs.put(_Setup("start", lambda c: self.link.start_state(c, slot, stim_on)))
+
     def stop(self) -> None:
         """STOP at once: drop queued actions, write STOP from its own thread."""
         dropped = self._drop_actions()
@@ -224,6 +228,8 @@ class DeviceWorker(QObject):
             failed: str | None = "not run"
             try:
                 failed = self.link.guarded(job.run, job.name)
+                if failed and job.name == "programs":
+                    self.link.note(f"The programs were not written: {failed}")
             finally:
                 self.setupFinished.emit(job.name, failed or "")
         elif job is None and self.link.client is not None:

@@ -33,6 +33,7 @@ from ..model import AppModel, ConsoleLine, DeviceEvent, Link
 from ..style import icon, repolish
 
 CONSOLE_MAX_LINES = 5000
+PORT_CHARS = 12  #: the port field's least width in characters (longer paths scroll in it)
 PortLister = Callable[[], list[tuple[str, str]]]
 
 
@@ -96,7 +97,8 @@ class DevicePanel(QWidget):
         self.port_box = QComboBox(self)
         self.port_box.setEditable(True)
         self.port_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.port_box.setMinimumContentsLength(18)
+        self.port_box.setMinimumContentsLength(PORT_CHARS)
+        self.port_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.port_box.setAccessibleName("Stimulator port")
         self.port_box.setToolTip("The built-in virtual generator, a serial port, or type a path or URL "
                                  "(/dev/pts/3, socket://127.0.0.1:5555)")
@@ -176,6 +178,7 @@ class DevicePanel(QWidget):
             ("role", "Role", "Patient or clinician: what this session may change"),
         )):
             lab = QLabel("—", self)
+            lab.setWordWrap(True)  # wraps on a narrow window rather than widen it
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             lab.setAccessibleName(title)
             lab.setToolTip(tip)
