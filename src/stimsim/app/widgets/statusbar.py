@@ -10,7 +10,6 @@ from ..messages import faults_text, fmt_ma
 from ..model import AppModel, Link
 from ..style import repolish
 
-
 MIN_CHARS = 6  #: a status label never gets narrower than this many characters
 
 
