@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, Signal
 
+from ..engine.params import N_SLOTS
 from ..engine.program import DeviceModel, Program
 from .messages import battery_percent
 
@@ -38,7 +39,7 @@ class Identity:
     serial: str = ""
     boot: str = ""
     proto: str = ""
-    slots: int = 16
+    slots: int = N_SLOTS
     strict: bool = False
     state_defaults: bool = False
 

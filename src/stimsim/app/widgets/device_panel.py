@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ..controller import BUILTIN_LABEL, Controller
 from ..model import AppModel, ConsoleLine, DeviceEvent, Link
 from ..style import icon, repolish
+from ..worker import POLL_S
 
 CONSOLE_MAX_LINES = 5000
 PORT_CHARS = 12  #: the port field's least width in characters (longer paths scroll in it)
@@ -240,7 +241,8 @@ class DevicePanel(QWidget):
         row = QHBoxLayout()
         self.show_polls = QCheckBox("Show status polls", page)
         self.show_polls.setAccessibleName("Show status polls")
-        self.show_polls.setToolTip("Also list the STATUS and BATT requests the app sends on its own every 0.25 s")
+        self.show_polls.setToolTip(f"Also list the requests the app sends on its own: STATUS every {POLL_S:g} s, "
+                                   "BATT now and then, and the reads of empty slots")
         row.addWidget(self.show_polls)
         self.line_edit = QLineEdit(page)
         self.line_edit.setPlaceholderText("Type a request, e.g. STATUS or AMP STEP=+1, and press Enter")
