@@ -268,3 +268,15 @@ def test_presentation_mode_draws_a_thicker_trace(qtbot: QtBot) -> None:
         qtbot.addWidget(scope)
         scope.stop_timers()
     assert big.trace_px >= 2 * plain.trace_px
+
+
+def test_burst_annotations_never_call_the_gap_between_bursts_a_period(
+        qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    scope = stim.window.scope
+    on = _on(qtbot, stim, gen, slot=2)
+    scope.set_annotations(True)
+    qtbot.waitUntil(lambda: scope.clock.now() > on + 0.06, timeout=3_000)
+    scope.show_window(on + 0.03, on + 0.0566)  # the pulse nearest 3/4 of the view starts a burst
+    labels = scope.annotator.labels
+    assert "intra-burst 2 ms · 500 Hz" in labels
+    assert not [label for label in labels if label.startswith("period")]
