@@ -136,7 +136,7 @@ class PatientRemote(QWidget):
         self.notice_label = label("screenNotice", "Message from the stimulator")
         self.notice_label.setWordWrap(True)
         self.notice_label.setAccessibleDescription("Why the last change was refused, in plain words")
-        for lab, lines in ((self.mode_label, MODE_LINES), (self.notice_label, NOTICE_LINES)):
+        for lab, lines in ((self.mode_label, MODE_LINES), (self.fault_label, 1), (self.notice_label, NOTICE_LINES)):
             lab.ensurePolished()
             lab.setFixedHeight(lab.fontMetrics().lineSpacing() * lines + 2)
             lab.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -149,10 +149,10 @@ class PatientRemote(QWidget):
         row.addStretch(1)
         row.addWidget(self.mri_label)
         grid.addLayout(row)
-        row = QHBoxLayout()
-        row.addWidget(self.battery_label)
-        row.addStretch(1)
+        grid.addWidget(self.battery_label)
+        row = QHBoxLayout()  # a line of its own, always there: a fault appearing moves nothing
         row.addWidget(self.fault_label)
+        row.addStretch(1)
         grid.addLayout(row)
         grid.addWidget(self.notice_label)
         return screen

@@ -56,7 +56,8 @@ GRID = "#e3e8ee"
 TRACE_LIMITED = "#c25e00"
 TRACE_PX = 1.5  #: trace thickness in pixels ...
 TRACE_PX_PRESENTATION = 3.0  #: ... and in presentation mode, to read on a projector
-TICK_DENSITY = 1.6  #: pyqtgraph's tick density (1.0: its default spacing)
+TICK_DENSITY = 1.6  #: pyqtgraph's tick density (1.0: its default spacing) ...
+TICK_DENSITY_PRESENTATION = 1.0  #: ... and with presentation fonts, whose labels need more room
 CUSTOM_SPAN = "custom"  #: the Time/screen item that shows a zoom off the 1-2-5 ladder
 
 
@@ -133,6 +134,7 @@ class LiveScope(QWidget):
                  clock: DisplayClock | None = None, parent: QWidget | None = None, presentation: bool = False) -> None:
         super().__init__(parent)
         self.model = model
+        self.presentation = presentation
         self.trace_px = TRACE_PX_PRESENTATION if presentation else TRACE_PX
         self._shrink_since: float | None = None
         self._asked: tuple[float, float, float, float] | None = None  #: show_window's (t0, t1) and its x range
@@ -254,8 +256,8 @@ class LiveScope(QWidget):
         item.getAxis("left").enableAutoSIPrefix(False)
         for name in ("left", "bottom"):
             # more ticks, and labels on the minor ones while they have room: numbers to read the trace by
-            item.getAxis(name).setTickDensity(TICK_DENSITY)
-            item.getAxis(name).setStyle(textFillLimits=[(0, 0.9), (2, 0.75), (4, 0.5), (6, 0.3)])
+            item.getAxis(name).setTickDensity(TICK_DENSITY_PRESENTATION if self.presentation else TICK_DENSITY)
+            item.getAxis(name).setStyle(textFillLimits=[(0, 0.7), (2, 0.6), (4, 0.4), (6, 0.2)])
         item.setMenuEnabled(False)
         item.hideButtons()
         vb = item.getViewBox()
