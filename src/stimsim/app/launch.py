@@ -127,6 +127,7 @@ class StimsimApp:
         """Show the window and connect; load programs and set the start state as the options say."""
         self.window.resize(first_size(self.window))
         self.window.show()
+        self.window.share_height()
         self.window.device_panel.refresh_ports()
         opts = self.options
         if opts.time_per_screen is not None:

@@ -44,7 +44,8 @@ def keys_help() -> str:
 
 
 REMOTE_SLACK_PX = 12  #: beyond the remote's own size hint, so no button is ever at its very minimum
-DEVICE_PANEL_HEIGHT = 300  #: the device panel's first height; the scope takes the rest
+DEVICE_PANEL_HEIGHT = 300  #: the device panel's first height at most; the scope takes the rest
+DEVICE_PANEL_SHARE = 0.4  #: ... and at most this share of the height (a 720-pixel projector)
 
 
 class MainWindow(QMainWindow):
@@ -153,6 +154,19 @@ class MainWindow(QMainWindow):
             f"<b>stimsim {__version__}</b><p>A simulator of a spinal cord stimulation programming system, "
             "for training and development. Not a medical device: never use it with a patient.</p>"))
         help_menu.addAction(about)
+
+    def share_height(self) -> None:
+        """Give the device panel its first height and the scope the rest (after the first resize)."""
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            layout.activate()
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        if self.splitter.sizes()[1] == 0 or total <= 0:
+            return
+        panel = max(self.device_panel.minimumSizeHint().height(),
+                    min(DEVICE_PANEL_HEIGHT, int(total * DEVICE_PANEL_SHARE)))
+        self.splitter.setSizes([total - panel, panel])
 
     def show_device_panel(self, shown: bool) -> None:
         """Show the device panel, or collapse it so the scope has the whole height."""
