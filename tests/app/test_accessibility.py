@@ -61,3 +61,17 @@ def test_remote_buttons_are_not_clipped_in_presentation_mode(qtbot: QtBot, qapp:
         app.shutdown()
     finally:
         apply_style(qapp)
+
+
+def test_help_keyboard_lists_every_shortcut(stim: StimsimApp) -> None:
+    from PySide6.QtGui import QAction, QShortcut
+
+    from stimsim.app.main_window import keys_help
+
+    text = keys_help()
+    keys = {a.shortcut().toString() for a in stim.window.findChildren(QAction) if not a.shortcut().isEmpty()}
+    keys |= {s.key().toString() for s in stim.window.findChildren(QShortcut)}
+    assert {"Ctrl+R", "Ctrl+Q", "Esc", "Space", "Up", "Left"} <= keys
+    words = {"Up": "Up / Down", "Down": "Up / Down", "Left": "Left / Right", "Right": "Left / Right"}
+    missing = [k for k in keys if words.get(k, k) not in text]
+    assert not missing, f"Help > Keyboard does not list {missing}"

@@ -6,6 +6,7 @@ device engineer would, and check what the app shows and how fast.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -194,3 +195,26 @@ def test_a_device_that_falls_silent_shows_within_1_s_and_comes_back(
     finally:
         proc.send_signal(signal.SIGCONT)
         app.shutdown()
+
+
+def test_a_lost_link_is_said_in_the_window_not_on_the_terminal(
+        qtbot: QtBot, qapp: QApplication, tmp_path: Path, emulators: list[Emulator],
+        capfd: pytest.CaptureFixture[str]) -> None:
+    emulators.append(Emulator(tmp_path / "state", "--pty"))
+    app = _app(qtbot, qapp, emulators[0].url)
+    root = logging.getLogger()
+    pytest_handlers = root.handlers[:]
+    root.handlers.clear()  # as outside pytest: no handler, so Python would print warnings on stderr
+    try:
+        _connected(qtbot, app)
+        emulators[0].kill()
+        qtbot.waitUntil(lambda: app.model.link is Link.LOST, timeout=3_000)
+        qtbot.wait(100)
+        assert app.window.remote.program_label.text() == "Connection lost"
+        assert "port closed" in app.window.device_panel.banner.text()
+        assert "link lost" in app.window.device_panel.console.toPlainText().lower()
+    finally:
+        root.handlers[:] = pytest_handlers
+        app.shutdown()
+    out, err = capfd.readouterr()
+    assert err.strip() == "" and "readiness" not in out

@@ -92,3 +92,47 @@ def test_a_screenshot_needs_no_display(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert _png_size(out) == (1280, 800)
     assert "propagateSizeHints" not in done.stderr  # offscreen noise is not the user's business
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+def test_programs_need_the_stimulators_pin(tmp_path: Path) -> None:
+    from .test_device_link import Emulator
+
+    emu = Emulator(tmp_path / "state", "--pty", "--pin", "1234")
+    try:
+        program = str(example_programs()[0])
+        out = tmp_path / "app.png"
+        refused = _gui("--device", emu.url, "--programs", program, "--screenshot", str(out))
+        assert refused.returncode == 1
+        assert f"stimsim gui: --programs {program}: nothing was written: Wrong PIN" in refused.stderr
+        assert "--pin" in refused.stderr.split("Wrong PIN", 1)[1]
+        assert not out.exists()
+        written = _gui("--device", emu.url, "--programs", program, "--pin", "1234", "--screenshot", str(out))
+        assert written.returncode == 0, written.stderr
+        assert out.exists()
+    finally:
+        emu.kill()
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("--pin", "12a4"), "--pin 12a4: a PIN is 4 to 8 digits"),
+    (("--pin", "123"), "a PIN is 4 to 8 digits"),
+    (("--slot", "17"), "--slot 17: slots are 1 to 16"),
+    (("--time-per-screen", "3ms"), "'3ms' is not a time per screen"),
+])
+def test_bad_start_options_are_refused(tmp_path: Path, args: tuple[str, ...], words: str) -> None:
+    done = _gui(*args, "--screenshot", str(tmp_path / "x.png"))
+    assert done.returncode == 2 and words in done.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_the_readme_screenshot_command_shows_an_annotated_burst(tmp_path: Path) -> None:
+    out = tmp_path / "app.png"
+    done = _gui("--slot", "2", "--stim-on", "--annotate", "--time-per-screen", "50ms", "--screenshot", str(out))
+    assert done.returncode == 0, done.stderr
+    assert _png_size(out) == (1280, 800)
+
+
+def test_a_refused_start_slot_is_an_error(tmp_path: Path) -> None:
+    done = _gui("--slot", "9", "--screenshot", str(tmp_path / "x.png"))  # the examples fill slots 1..5
+    assert done.returncode == 1 and "That program slot is empty" in done.stderr

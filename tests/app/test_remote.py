@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from stimsim.app.launch import StimsimApp
+from stimsim.app.launch import AppOptions, StimsimApp
+from stimsim.app.model import Link
+from stimsim.generator import urlhandler as transport
 from stimsim.generator.virtual_generator import VirtualGenerator
 
 
@@ -163,3 +166,58 @@ def test_stop_without_a_device_says_so(qtbot: QtBot, stim: StimsimApp) -> None:
     stim.worker.stop()
     assert stim.model.notice.text == "No stimulator connected: nothing to stop"
     assert stim.window.remote.stop_button.isEnabled()
+
+
+def test_a_refusal_ends_with_the_program_it_was_about(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    remote = stim.window.remote
+    stim.worker.send_line("AMP SET=6000")
+    qtbot.waitUntil(lambda: remote.amp_label.text() == "6.0 mA", timeout=3_000)
+    qtbot.keyClick(stim.window, Qt.Key.Key_Up)
+    qtbot.waitUntil(lambda: "Maximum reached" in remote.notice_label.text(), timeout=3_000)
+    qtbot.keyClick(stim.window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: remote.program_label.text().startswith("P2"), timeout=3_000)
+    assert remote.amp_label.text() == "0.6 mA"
+    assert remote.notice_label.text() == ""  # P2 is not at its maximum
+
+
+def test_a_fault_refusal_does_not_outlive_the_connection(
+        qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    remote = stim.window.remote
+    stim.worker.send_line("SIM FAULT=OPEN:4")
+    stim.worker.toggle_stimulation()
+    qtbot.waitUntil(lambda: "Lead contact 4 has a fault" in remote.notice_label.text(), timeout=3_000)
+    qtbot.mouseClick(stim.window.device_panel.disconnect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: remote.program_label.text() == "No stimulator", timeout=3_000)
+    assert remote.notice_label.text() == ""
+
+
+def test_an_empty_slot_shows_no_amplitude(qtbot: QtBot, qapp: QApplication) -> None:
+    gen = transport.new_generator(rng_seed=5)
+    url = transport.register_generator("fresh-device", gen)
+    app = StimsimApp(AppOptions(device=url), ports=lambda: [])
+    qtbot.addWidget(app.window)
+    try:
+        app.start()
+        qtbot.waitUntil(lambda: app.model.link is Link.CONNECTED, timeout=5_000)
+        remote = app.window.remote
+        assert not app.model.slots and app.model.status.slot == 1
+        assert remote.amp_label.text() == "-- mA"
+        assert remote.mode_label.text() == "Slot 1 is empty: no program to run"
+    finally:
+        app.shutdown()
+        transport.unregister_generator("fresh-device")
+
+
+def test_stop_never_moves(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    remote = stim.window.remote
+    stim.window.show()
+    qtbot.waitExposed(stim.window)
+    where = remote.stop_button.mapTo(stim.window, remote.stop_button.rect().topLeft())
+    for _ in range(4):  # P5 cycles: the longest mode line
+        stim.worker.select_relative(+1)
+    qtbot.waitUntil(lambda: stim.model.status.slot == 5, timeout=3_000)
+    assert "cycling" in remote.mode_label.text()
+    stim.model.set_notice("Not allowed: a higher amplitude would exceed the safe charge density at contact 4. "
+                          "Ask your clinician", "warning")
+    qtbot.wait(50)
+    assert remote.stop_button.mapTo(stim.window, remote.stop_button.rect().topLeft()) == where

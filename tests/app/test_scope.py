@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from pytestqt.qtbot import QtBot
 
 from stimsim.app.launch import StimsimApp, default_envelope, default_pulse_starts
@@ -192,3 +195,88 @@ def test_count_pulses() -> None:
     assert count_pulses(np.array([0, -1, -1, 0, -1, 0, 0, -2]), 0.5) == 3
     assert count_pulses(np.array([-1, 0]), 0.5) == 1
     assert count_pulses(np.zeros(5), 0.5) == 0
+
+
+def test_the_y_range_follows_what_is_in_view(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    """6 mA on P1, then P3 at 60 s per screen: the old 6 mA trace is still in view, and fits."""
+    scope = stim.window.scope
+    stim.worker.send_line("AMP SET=6000")
+    qtbot.waitUntil(lambda: stim.model.status.amplitude_ua == 6000, timeout=3_000)
+    on = _on(qtbot, stim, gen)
+    qtbot.waitUntil(lambda: scope.clock.now() > on + 2.2, timeout=5_000)  # past P1's 2 s ramp
+    stim.worker.select_relative(+1)
+    stim.worker.select_relative(+1)
+    qtbot.waitUntil(lambda: stim.model.status.slot == 3, timeout=3_000)
+    scope.set_span(60.0)
+    qtbot.wait(100)
+    _t0, _t1, lo, hi = scope.shown
+    peak = max(np.nanmax(np.abs(lo)), np.nanmax(np.abs(hi)))
+    assert peak > 5.9  # the 6 mA train is in view
+    y_top = scope.plot.getPlotItem().getViewBox().viewRange()[1][1]
+    assert y_top >= peak * 1.15 and scope.y_range == y_top
+
+
+def test_wide_views_are_labelled_in_seconds(qtbot: QtBot, stim: StimsimApp) -> None:
+    scope = stim.window.scope
+    scope.set_span(60.0)
+    axis = scope.time_axis
+    assert axis.tickStrings([-50_000.0, -40_000.0], 1.0, 10_000.0) == ["-50", "-40"]
+    assert axis.labelText.startswith("Time (s)")
+    scope.set_span(0.2)
+    assert axis.tickStrings([-150.0], 1.0, 50.0) == ["-150"] and axis.labelText.startswith("Time (ms)")
+
+
+def test_time_per_screen_follows_a_mouse_zoom(qtbot: QtBot, stim: StimsimApp) -> None:
+    scope = stim.window.scope
+    vb = scope.plot.getPlotItem().getViewBox()
+    scope.set_paused(True)
+    vb.setXRange(-37.0, 0.0, padding=0)
+    qtbot.wait(20)
+    assert scope.scale_box.currentText() == "37 ms" and abs(scope.span - 0.037) < 1e-9
+    vb.setXRange(-500.0, 0.0, padding=0)
+    qtbot.wait(20)
+    assert scope.scale_box.currentText() == "500 ms"
+    assert scope.scale_box.findText("37 ms") < 0  # the custom entry is gone again
+
+
+def test_the_scope_exports_png_svg_and_csv(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator,
+                                           tmp_path: Path) -> None:
+    scope = stim.window.scope
+    _on(qtbot, stim, gen)
+    qtbot.wait(200)
+    scope.set_paused(True)
+    png = scope.export_image(tmp_path / "view.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = scope.export_image(tmp_path / "view.svg")
+    assert b"<svg" in svg.read_bytes()[:2000]
+    csv = scope.export_csv(tmp_path / "view.csv").read_text().splitlines()
+    assert csv[0] == "time_s,min_mA,max_mA" and len(csv) == 1 + len(scope.shown[2])
+    assert min(float(row.split(",")[1]) for row in csv[1:] if row.split(",")[1]) < -0.1  # the (ramping) pulses
+    with pytest.raises(ValueError, match="png or .svg"):
+        scope.export_image(tmp_path / "view.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["view.csv", "view.png", "view.svg"]  # no leftovers
+    window = stim.window
+    assert window.export_image_action.shortcut().toString() == "Ctrl+E"
+    assert window.export_csv_action.shortcut().toString() == "Ctrl+Shift+E"
+
+
+def test_presentation_mode_draws_a_thicker_trace(qtbot: QtBot) -> None:
+    model, _prog = _limited_model()
+    plain = LiveScope(model, default_envelope())
+    big = LiveScope(model, default_envelope(), presentation=True)
+    for scope in (plain, big):
+        qtbot.addWidget(scope)
+        scope.stop_timers()
+    assert big.trace_px >= 2 * plain.trace_px
+
+
+def test_burst_annotations_never_call_the_gap_between_bursts_a_period(
+        qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    scope = stim.window.scope
+    on = _on(qtbot, stim, gen, slot=2)
+    scope.set_annotations(True)
+    qtbot.waitUntil(lambda: scope.clock.now() > on + 0.06, timeout=3_000)
+    scope.show_window(on + 0.03, on + 0.0566)  # the pulse nearest 3/4 of the view starts a burst
+    labels = scope.annotator.labels
+    assert "intra-burst 2 ms · 500 Hz" in labels
+    assert not [label for label in labels if label.startswith("period")]

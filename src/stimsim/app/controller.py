@@ -17,7 +17,7 @@ class Controller(Protocol):
         """Stop stimulation now, ahead of anything queued."""
 
     def step_amplitude(self, steps: int) -> None:
-        """Change the active program's amplitude by ``steps`` patient steps (0.1 mA each)."""
+        """Change the active program's amplitude by ``steps`` patient steps (``AMP_PATIENT_STEP_UA`` each)."""
 
     def toggle_stimulation(self) -> None: ...
 

@@ -13,23 +13,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QMessageLogContext, QSize, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ..engine import files
 from ..engine.program import Program
+from ..host.limits import DEFAULT_PIN
 from ..resources import example_programs
+from . import app_log
+from .messages import WRONG_PIN
 from .model import AppModel, Link
 from .style import apply_style
 from .timeline import EnvelopeFn
 from .widgets.annotations import PulseStartsFn
 from .widgets.device_panel import PortLister, serial_ports
-from .worker import DEFAULT_PIN, DeviceWorker
+from .worker import DeviceWorker
 
 #: The example programs go to slots 1..5 in this order (a plain tonic program first).
 EXAMPLE_ORDER = ("tonic-50hz", "burstdr-40hz", "hf-10khz", "subperception-1khz", "burst-cycled-30on-90off")
 SCREENSHOT_SETTLE_MS = 400  #: let the scope draw a few frames before the window is captured
 SCREENSHOT_TIMEOUT_MS = 10_000
+WINDOW_SIZE = QSize(1280, 800)  #: the first size, on a screen that has room (and of every screenshot)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,12 @@ class AppOptions:
     programs: tuple[Program, ...] | None = None  #: written to the device at start (None: examples, built-in only)
     presentation: bool = False
     screenshot: Path | None = None
-    pin: str = DEFAULT_PIN
+    pin: str = DEFAULT_PIN  #: the clinician PIN --programs logs in with
+    programs_file: str = ""  #: where ``programs`` came from, for messages
+    slot: int | None = None  #: make this slot active at start
+    stim_on: bool = False  #: turn stimulation on at start
+    annotate: bool = False  #: scope annotations on at start
+    time_per_screen: float | None = None  #: the scope's time per screen at start (s)
 
 
 def example_slot_programs() -> tuple[Program, ...]:
@@ -104,8 +113,11 @@ class StimsimApp:
         self.window = MainWindow(
             self.model, self.worker, envelope or default_envelope(),
             pulse_starts=pulse_starts or default_pulse_starts(), builtin_url=self.builtin_url, ports=ports,
-            on_close=self.shutdown,
+            on_close=self.shutdown, presentation=options.presentation,
         )
+        self._log = app_log.install(self.worker.link.note)
+        self.setup_error = ""  #: why --programs was not written ("" when it was, or was not asked)
+        self.worker.setupFinished.connect(self._setup_finished)
         self._closed = False
 
     @property
@@ -113,25 +125,70 @@ class StimsimApp:
         return self.options.device or self.builtin_url
 
     def start(self) -> None:
-        """Show the window and connect; load programs as the options say."""
-        self.window.resize(1280, 800)
+        """Show the window and connect; load programs and set the start state as the options say."""
+        self.window.resize(first_size(self.window))
         self.window.show()
+        self.window.share_height()
         self.window.device_panel.refresh_ports()
+        opts = self.options
+        if opts.time_per_screen is not None:
+            self.window.scope.set_span(opts.time_per_screen)
+        if opts.annotate:
+            self.window.scope.set_annotations(True)
         url = self.url
         if url != self.builtin_url:
             self.window.device_panel.port_box.setEditText(url)
         self.worker.connect_device(url)
-        programs = self.options.programs
-        if programs is None and self.options.device is None:
-            programs = example_slot_programs()
-        if programs:
-            self.worker.load_programs(programs, self.options.pin)
+        if self.programs:
+            self.worker.load_programs(self.programs, opts.pin)
+        if opts.slot is not None or opts.stim_on:
+            self.worker.start_state(opts.slot, opts.stim_on)
+
+    @property
+    def programs(self) -> tuple[Program, ...]:
+        """What is written at start: the options' programs, or the examples on the built-in generator."""
+        if self.options.programs is not None:
+            return self.options.programs
+        return example_slot_programs() if self.options.device is None else ()
+
+    @property
+    def last_setup(self) -> str:
+        """The name of the last start-up job (the screenshot waits for it), or "" if none."""
+        if self.options.slot is not None or self.options.stim_on:
+            return "start"
+        return "programs" if self.programs else ""
+
+    def _setup_finished(self, name: str, failed: str) -> None:
+        """A start-up job the command line asked for failed: say why, and exit non-zero later."""
+        if not failed or self.setup_error:
+            return
+        if name == "programs":
+            where = f" {self.options.programs_file}" if self.options.programs_file else ""
+            hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
+            self.setup_error = f"--programs{where}: nothing was written: {failed}{hint}"
+            self.model.set_notice(f"The programs were not written: {failed}", "error")
+        elif name == "start":
+            self.setup_error = f"the start state asked for (--slot, --stim-on) was refused: {failed}"
+        else:
+            return
+        print(f"stimsim gui: {self.setup_error}", file=sys.stderr)
 
     def shutdown(self) -> None:
         if not self._closed:
             self._closed = True
             self.window.scope.stop_timers()
             self.worker.shutdown()
+            app_log.remove(self._log)
+
+
+def first_size(window: QWidget) -> QSize:
+    """1280x800, or the screen's free area if that is smaller (a 1024x768 projector)."""
+    size = QSize(WINDOW_SIZE)
+    screen = window.screen()
+    if screen is not None and QApplication.platformName() != "offscreen":
+        free = screen.availableGeometry().size()
+        size = size.boundedTo(free)
+    return size.expandedTo(window.minimumSizeHint())
 
 
 def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
@@ -148,7 +205,8 @@ def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
     stim.start()
     if options.screenshot is not None:
         return _screenshot(app, stim, options.screenshot, started)
-    return app.exec()
+    code = app.exec()
+    return 1 if stim.setup_error and code == 0 else code
 
 
 _OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
@@ -169,12 +227,16 @@ def drop_offscreen_noise() -> None:
 def _screenshot(app: QApplication, stim: StimsimApp, path: Path, started: float) -> int:
     """Capture the window once it shows the device (or after a timeout), then quit."""
     result = {"code": 1, "done": 0}
-    want_setup = stim.options.programs is not None or stim.options.device is None
+    last = stim.last_setup
 
     def capture() -> None:
         if result["done"]:
             return
         result["done"] = 1
+        if stim.setup_error:  # the picture would not show what was asked for
+            stim.shutdown()
+            app.quit()
+            return
         pixmap = stim.window.grab()
         path.parent.mkdir(parents=True, exist_ok=True)
         if pixmap.save(str(path), "PNG"):
@@ -189,8 +251,8 @@ def _screenshot(app: QApplication, stim: StimsimApp, path: Path, started: float)
     def settle(*_args: object) -> None:
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, capture)
 
-    if want_setup:
-        stim.worker.setupFinished.connect(lambda _name: settle())
+    if last:
+        stim.worker.setupFinished.connect(lambda name, failed: settle() if name == last or failed else None)
     else:
         stim.worker.connectFinished.connect(settle)
     stim.model.linkChanged.connect(

@@ -7,8 +7,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QWidget
 
 from .. import __version__
-from ..engine.program import Program
+from ..engine.params import AMP_PATIENT_STEP_UA
 from .controller import Controller
+from .messages import fmt_ma
 from .model import AppModel, Link
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
@@ -17,12 +18,34 @@ from .widgets.remote import PatientRemote
 from .widgets.scope import LiveScope
 from .widgets.statusbar import StatusBar
 
-KEYS_HELP = """<table>
-<tr><td><b>Up / Down</b></td><td>amplitude up / down by 0.1 mA</td></tr>
-<tr><td><b>Left / Right</b></td><td>previous / next program</td></tr>
-<tr><td><b>Space</b></td><td>stimulation on / off</td></tr>
-<tr><td><b>Esc</b></td><td>STOP, at once, from anywhere in the app</td></tr>
-</table>"""
+RECONNECT_KEY = "Ctrl+R"
+QUIT_KEY = "Ctrl+Q"
+DEVICE_PANEL_KEY = "Ctrl+D"
+EXPORT_IMAGE_KEY = "Ctrl+E"
+EXPORT_CSV_KEY = "Ctrl+Shift+E"
+
+#: Every key of the app and what it does: Help > Keyboard shows this table.
+KEYS: tuple[tuple[str, str], ...] = (
+    ("Up / Down", f"amplitude up / down by {fmt_ma(AMP_PATIENT_STEP_UA)}"),
+    ("Left / Right", "previous / next program"),
+    ("Space", "stimulation on / off"),
+    ("Esc", "STOP, at once, from anywhere in the app"),
+    (RECONNECT_KEY, "reconnect: open the port again and re-read the stimulator"),
+    (DEVICE_PANEL_KEY, "show or hide the device panel"),
+    (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
+    (EXPORT_CSV_KEY, "export the scope's data as CSV"),
+    (QUIT_KEY, "quit"),
+)
+
+
+def keys_help() -> str:
+    rows = "".join(f"<tr><td><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in KEYS)
+    return f"<table>{rows}</table>"
+
+
+REMOTE_SLACK_PX = 12  #: beyond the remote's own size hint, so no button is ever at its very minimum
+DEVICE_PANEL_HEIGHT = 300  #: the device panel's first height at most; the scope takes the rest
+DEVICE_PANEL_SHARE = 0.4  #: ... and at most this share of the height (a 720-pixel projector)
 
 
 class MainWindow(QMainWindow):
@@ -30,7 +53,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, model: AppModel, controller: Controller, envelope: EnvelopeFn, *,
                  pulse_starts: PulseStartsFn | None, builtin_url: str, ports: PortLister = serial_ports,
-                 clock: DisplayClock | None = None, on_close: object = None) -> None:
+                 clock: DisplayClock | None = None, on_close: object = None, presentation: bool = False) -> None:
         super().__init__()
         self.model = model
         self.controller = controller
@@ -45,20 +68,24 @@ class MainWindow(QMainWindow):
         row.setSpacing(10)
         self.remote = PatientRemote(model, controller, central)
         self.remote.ensurePolished()  # sizes from the style sheet's fonts (larger in presentation mode)
-        self.remote.setFixedWidth(max(330, self.remote.sizeHint().width() + 20))
+        self.remote.setFixedWidth(self.remote.sizeHint().width() + REMOTE_SLACK_PX)
         row.addWidget(self.remote, 0)
 
         split = QSplitter(Qt.Orientation.Vertical, central)
-        split.setChildrenCollapsible(False)
         split.setAccessibleName("Scope and device")
-        split.setToolTip("Drag the handle to share the space between the scope and the device panel")
-        self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=split)
+        split.setToolTip(f"Drag the handle to share the space between the scope and the device panel; "
+                         f"{DEVICE_PANEL_KEY} hides the device panel")
+        self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=split,
+                               presentation=presentation)
         self.device_panel = DevicePanel(model, controller, builtin_url=builtin_url, ports=ports, parent=split)
         split.addWidget(self.scope)
         split.addWidget(self.device_panel)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([500, 400])
+        split.setCollapsible(0, False)
+        split.setCollapsible(1, True)
+        split.setStretchFactor(0, 1)  # a taller window gives the scope the height, not the console
+        split.setStretchFactor(1, 0)
+        split.setSizes([DEVICE_PANEL_HEIGHT * 2, DEVICE_PANEL_HEIGHT])
+        split.splitterMoved.connect(lambda *_: self._panel_shown_or_not())
         self.splitter = split
         row.addWidget(split, 1)
         self.setCentralWidget(central)
@@ -73,7 +100,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         device = bar.addMenu("&Device")
         self.reconnect_action = QAction("&Reconnect", self)
-        self.reconnect_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reconnect_action.setShortcut(QKeySequence(RECONNECT_KEY))
         self.reconnect_action.setToolTip("Open the port again and re-read the stimulator")
         self.reconnect_action.triggered.connect(self.controller.reconnect)
         device.addAction(self.reconnect_action)
@@ -90,13 +117,36 @@ class MainWindow(QMainWindow):
         device.addAction(self.mri_action)
         device.addSeparator()
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcut(QKeySequence(QUIT_KEY))
+        quit_action.setToolTip("Close the window; the stimulator keeps its settings")
         quit_action.triggered.connect(self.close)
         device.addAction(quit_action)
 
+        scope = bar.addMenu("&Scope")
+        self.export_image_action = QAction("Export view as &image (PNG, SVG)…", self)
+        self.export_image_action.setShortcut(QKeySequence(EXPORT_IMAGE_KEY))
+        self.export_image_action.setToolTip("Save what the scope shows as a PNG or SVG picture")
+        self.export_image_action.triggered.connect(self.scope.export_image_dialog)
+        scope.addAction(self.export_image_action)
+        self.export_csv_action = QAction("Export &data as CSV…", self)
+        self.export_csv_action.setShortcut(QKeySequence(EXPORT_CSV_KEY))
+        self.export_csv_action.setToolTip("Save the current in view (min and max per pixel column) as CSV")
+        self.export_csv_action.triggered.connect(self.scope.export_csv_dialog)
+        scope.addAction(self.export_csv_action)
+
+        view = bar.addMenu("&View")
+        self.device_panel_action = QAction("&Device panel", self)
+        self.device_panel_action.setCheckable(True)
+        self.device_panel_action.setChecked(True)
+        self.device_panel_action.setShortcut(QKeySequence(DEVICE_PANEL_KEY))
+        self.device_panel_action.setToolTip("Show or hide the port, console and events below the scope")
+        self.device_panel_action.toggled.connect(self.show_device_panel)
+        view.addAction(self.device_panel_action)
+
         help_menu = bar.addMenu("&Help")
         keys = QAction("&Keyboard", self)
-        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard", KEYS_HELP))
+        keys.setToolTip("Every key of the app")
+        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard", keys_help()))
         help_menu.addAction(keys)
         about = QAction("&About stimsim", self)
         about.triggered.connect(lambda: QMessageBox.about(
@@ -105,13 +155,39 @@ class MainWindow(QMainWindow):
             "for training and development. Not a medical device: never use it with a patient.</p>"))
         help_menu.addAction(about)
 
+    def share_height(self) -> None:
+        """Give the device panel its first height and the scope the rest (after the first resize)."""
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            layout.activate()
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        if self.splitter.sizes()[1] == 0 or total <= 0:
+            return
+        panel = max(self.device_panel.minimumSizeHint().height(),
+                    min(DEVICE_PANEL_HEIGHT, int(total * DEVICE_PANEL_SHARE)))
+        self.splitter.setSizes([total - panel, panel])
+
+    def show_device_panel(self, shown: bool) -> None:
+        """Show the device panel, or collapse it so the scope has the whole height."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if shown and sizes[1] == 0:
+            panel = min(DEVICE_PANEL_HEIGHT, total // 2)
+            self.splitter.setSizes([total - panel, panel])
+        elif not shown and sizes[1] > 0:
+            self.splitter.setSizes([total, 0])
+        self._panel_shown_or_not()
+
+    def _panel_shown_or_not(self) -> None:
+        shown = self.splitter.sizes()[1] > 0
+        if self.device_panel_action.isChecked() != shown:
+            self.device_panel_action.setChecked(shown)
+
     def _title(self) -> None:
         ident = self.model.identity
         where = ident.label if self.model.link is Link.CONNECTED and ident.label else "not connected"
         self.setWindowTitle(f"stimsim — {where}")
-
-    def active_program(self) -> Program | None:
-        return self.model.active_program()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.scope.stop_timers()

@@ -1,8 +1,9 @@
 """Plain words for what the device says: refusals, events, link states.
 
-The device answers in codes (``ERR LIMIT KEY=AMP MIN=500 MAX=6000``); patients, trainers
-and clinicians read sentences. Every text the app shows about the device is made here, in
-one place, so the wording stays consistent and testable. No Qt: pure functions.
+The device answers in codes (``ERR LIMIT KEY=AMP MIN=500 MAX=6000``, which the client
+raises as a typed ``LimitError``); patients, trainers and clinicians read sentences. Every
+text the app shows about the device is made here, in one place, so the wording stays
+consistent and testable. No Qt: pure functions.
 """
 
 from __future__ import annotations
@@ -10,6 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..engine import params as P
+from ..host.errors import (
+    BadArgError,
+    BadCrcError,
+    BadSyntaxError,
+    DeniedError,
+    DeviceError,
+    LimitError,
+    LockedError,
+    OutOfRangeError,
+    StaleError,
+    StateError,
+    TooLongError,
+    UnknownVerbError,
+    UnsafeError,
+)
+from ..host.limits import LOCKOUT_S
 
 
 def fmt_ma(amplitude_ua: int | float) -> str:
@@ -22,68 +39,65 @@ def fmt_ma(amplitude_ua: int | float) -> str:
     return f"{ua / 1000:.3f} mA"
 
 
+def battery_percent(permille: int) -> int:
+    """The one rounding rule for battery percent (half up): the remote, the status bar and
+    the events all show the same number for the same reading."""
+    return (permille + 5) // 10
+
+
 def fmt_hz(rate: float) -> str:
     """A rate as a person reads it: 50 Hz, 10 kHz."""
     return f"{rate / 1000:g} kHz" if rate >= 1000 else f"{rate:g} Hz"
 
 
-def _ua(args: Mapping[str, str], key: str) -> int | None:
-    try:
-        return int(args[key])
-    except (KeyError, ValueError):
-        return None
+WRONG_PIN = "Wrong PIN"
 
 
-def refusal_text(code: str, args: Mapping[str, str], *, verb: str = "", direction: int = 0) -> str:
-    """One sentence for an ``ERR`` reply.
+def refusal_text(error: DeviceError, *, direction: int = 0) -> str:
+    """One sentence for a refused request (an ``ERR`` reply, as the client's typed error).
 
-    ``verb`` is the request's verb and ``direction`` the sign of an amplitude change
-    (+1 up, -1 down), so a limit reads "Maximum reached" or "Minimum reached".
+    ``direction`` is the sign of an amplitude change (+1 up, -1 down), so a limit reads
+    "Maximum reached" or "Minimum reached".
     """
-    key = args.get("KEY", "")
-    reason = args.get("REASON", "")
-    if code == "LIMIT" and key == "AMP":
-        lo, hi = _ua(args, "MIN"), _ua(args, "MAX")
+    key = error.key or ""
+    lo, hi = error.minimum, error.maximum
+    if isinstance(error, LimitError):
+        if key != "AMP":
+            return f"{key.title()} is outside the range set by your clinician"
         if direction < 0 and lo is not None:
             return f"Minimum reached: {fmt_ma(lo)} set by your clinician"
         if hi is not None and direction >= 0:
             return f"Maximum reached: {fmt_ma(hi)} set by your clinician"
         return "That amplitude is outside the range set by your clinician"
-    if code == "LIMIT":
-        return f"{key.title()} is outside the range set by your clinician"
-    if code == "OUT_OF_RANGE" and key == "AMP" and args.get("RULE") != "LIMITS":
-        lo, hi = _ua(args, "MIN"), _ua(args, "MAX")
-        if direction < 0 and lo is not None:
-            return f"The stimulator cannot go below {fmt_ma(lo)}"
-        if hi is not None:
-            return f"The stimulator cannot go above {fmt_ma(hi)}"
-    if code == "OUT_OF_RANGE" and key == "SLOT":
-        return f"There is no program slot with that number (1 to {P.N_SLOTS})"
-    if code == "OUT_OF_RANGE":
+    if isinstance(error, OutOfRangeError):
+        if key == "AMP" and error.rule != "LIMITS":
+            if direction < 0 and lo is not None:
+                return f"The stimulator cannot go below {fmt_ma(lo)}"
+            if hi is not None:
+                return f"The stimulator cannot go above {fmt_ma(hi)}"
+        if key == "SLOT":
+            return f"There is no program slot with that number (1 to {P.N_SLOTS})"
         return f"Value out of range ({key or 'setting'}): the stimulator refused it"
-    if code == "UNSAFE" and args.get("RULE") == "CHARGE_DENSITY":
-        contact = args.get("CONTACT", "?")
-        return (f"Not allowed: a higher amplitude would exceed the safe charge density at contact {contact}. "
-                "Ask your clinician")
-    if code == "UNSAFE":
-        contact = args.get("CONTACT", "?")
-        limit = P.CONTACT_CURRENT_MAX_UA / 1000
-        return f"Not allowed: more than {limit:g} mA through contact {contact} is never permitted"
-    if code == "STATE":
-        return _state_text(reason, args)
-    if code == "DENIED":
-        if args.get("REASON") == "PROOF":
-            return "Wrong PIN"
-        return "Only a clinician may do this"
-    if code == "LOCKED":
-        return f"Too many wrong PINs: try again in {args.get('RETRY_S', '60')} s"
-    if code == "BAD_ARG":
+    if isinstance(error, UnsafeError):
+        contact = error.wire_args.get("CONTACT", "?")
+        if error.rule == "CHARGE_DENSITY":
+            return (f"Not allowed: a higher amplitude would exceed the safe charge density at contact {contact}. "
+                    "Ask your clinician")
+        return (f"Not allowed: more than {fmt_ma(P.CONTACT_CURRENT_MAX_UA)} through contact {contact} "
+                "is never permitted")
+    if isinstance(error, StateError):
+        return _state_text(error.reason or "", error.wire_args)
+    if isinstance(error, DeniedError):
+        return WRONG_PIN if error.reason == "PROOF" else "Only a clinician may do this"
+    if isinstance(error, LockedError):
+        return f"Too many wrong PINs: try again in {error.retry_s or LOCKOUT_S} s"
+    if isinstance(error, BadArgError):
         return f"The stimulator did not accept {key or 'the request'} (bad argument)"
-    if code == "UNKNOWN_VERB":
-        return f"This stimulator does not know the command {verb}".rstrip()
-    if code in ("BAD_CRC", "BAD_SYNTAX", "TOO_LONG", "STALE"):
-        return f"The stimulator did not understand the request ({code})"
-    return f"The stimulator refused the request ({code})"
+    if isinstance(error, UnknownVerbError):
+        return f"This stimulator does not know the command {error.verb}".rstrip()
+    if isinstance(error, BadCrcError | BadSyntaxError | TooLongError | StaleError):
+        return f"The stimulator did not understand the request ({error.code})"
+    return f"The stimulator refused the request ({error.code})"
 
 
 def _state_text(reason: str, args: Mapping[str, str]) -> str:
@@ -104,6 +118,25 @@ def _state_text(reason: str, args: Mapping[str, str]) -> str:
     if reason == "NONCE":
         return "Login expired: please try again"
     return "Not possible right now"
+
+
+_FAULT_KINDS = {"OPEN": "open circuit", "SHORT": "short circuit"}
+
+
+def fault_text(contact: str, kind: str) -> str:
+    """A lead fault in words: ``Lead fault: contact 4 (open circuit)``."""
+    words = _FAULT_KINDS.get(kind)
+    return f"Lead fault: contact {contact}" + (f" ({words})" if words else "")
+
+
+def faults_text(faults: Mapping[str, str]) -> str:
+    """Every known fault, in contact order; empty when none."""
+    if not faults:
+        return ""
+    contacts = sorted(faults, key=lambda c: (not c.isdigit(), int(c) if c.isdigit() else 0, c))
+    if len(contacts) == 1:
+        return fault_text(contacts[0], faults[contacts[0]])
+    return "Lead faults: contacts " + ", ".join(contacts)
 
 
 _STOP_REASONS = {
@@ -137,8 +170,10 @@ def event_text(name: str, args: Mapping[str, str]) -> str:
             "FULL": "Battery fully charged",
         }.get(args.get("STATE", ""), "Charger state changed")
     if name == "FAULT":
-        kind = {"OPEN": "open circuit", "SHORT": "short circuit"}.get(args.get("KIND", ""), "fault")
+        kind = _FAULT_KINDS.get(args.get("KIND", ""), "fault")
         return f"Lead contact {args.get('CONTACT', '?')}: {kind} detected"
+    if name == "MRI":
+        return "MRI mode on: stimulation cannot be turned on" if args.get("MRI") == "1" else "MRI mode off"
     if name == "TEST":
         why = {"END": "ended", "TIMEOUT": "timed out", "LOGOUT": "ended by logout",
                "HELLO": "ended by a new session"}.get(args.get("REASON", ""), "ended")
@@ -152,7 +187,7 @@ def event_text(name: str, args: Mapping[str, str]) -> str:
 
 def _percent(permille: str | None) -> str:
     try:
-        return f" ({int(permille or '') // 10} %)"
+        return f" ({battery_percent(int(permille or ''))} %)"
     except ValueError:
         return ""
 

@@ -8,12 +8,14 @@ asked for: the worker fills the model from replies and events only, on the GUI t
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from PySide6.QtCore import QObject, Signal
 
+from ..engine.params import N_SLOTS
 from ..engine.program import DeviceModel, Program
+from .messages import battery_percent
 
 
 class Link(StrEnum):
@@ -37,7 +39,7 @@ class Identity:
     serial: str = ""
     boot: str = ""
     proto: str = ""
-    slots: int = 16
+    slots: int = N_SLOTS
     strict: bool = False
     state_defaults: bool = False
 
@@ -62,16 +64,26 @@ class Status:
 
     @property
     def battery_percent(self) -> int | None:
-        return None if self.battery_permille is None else self.battery_permille // 10
+        return None if self.battery_permille is None else battery_percent(self.battery_permille)
 
 
 @dataclass(frozen=True)
 class Notice:
-    """A sentence for the user; ``level`` is info, warning or error."""
+    """A sentence for the user; ``level`` is info, warning or error.
+
+    A notice about a request belongs to the state it was about: ``slot`` (and
+    ``amplitude_ua``) name it, and the model drops the notice once that state is gone.
+    """
 
     text: str
     level: str = "info"
     when: float = field(default_factory=time.time)
+    slot: int | None = None
+    amplitude_ua: int | None = None
+
+    def outlived_by(self, status: Status) -> bool:
+        return ((self.slot is not None and status.slot != self.slot)
+                or (self.amplitude_ua is not None and status.amplitude_ua != self.amplitude_ua))
 
 
 @dataclass(frozen=True)
@@ -86,10 +98,19 @@ class ConsoleLine:
 
 @dataclass(frozen=True)
 class DeviceEvent:
+    """An event for the Events list: announced by the device (``!NAME``) or seen by the app."""
+
     when: float
     name: str
     args: tuple[tuple[str, str], ...]
     text: str
+    source: str = ""  #: where the app saw it, when the device did not announce it
+
+    @property
+    def raw(self) -> str:
+        if self.source:
+            return self.source
+        return f"!{self.name} " + " ".join(f"{k}={v}" for k, v in self.args)
 
 
 class AppModel(QObject):
@@ -104,6 +125,7 @@ class AppModel(QObject):
     deviceEvent = Signal(object)  #: DeviceEvent
     stimTurnedOn = Signal()  #: the device reported stimulation turning on (ramp restarts)
     busyChanged = Signal()  #: requests in flight (the remote shows a wait mark)
+    faultsChanged = Signal()  #: lead contact faults the app learned of
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -116,6 +138,7 @@ class AppModel(QObject):
         self.notice = Notice("")
         self.stopping = False
         self.busy = 0
+        self.faults: dict[str, str] = {}  #: contact -> OPEN, SHORT or "" (kind not said)
 
     # --- derived views -------------------------------------------------------------
     @property
@@ -139,6 +162,11 @@ class AppModel(QObject):
 
     # --- setters (called on the GUI thread by the worker bridge) -------------------
     def set_link(self, link: Link, detail: str = "") -> None:
+        """A new link state ends every notice about the old one (and the faults known then)."""
+        if link is not self.link:
+            self.set_notice("")
+            if link is not Link.CONNECTED:
+                self.set_faults({})
         if (link, detail) != (self.link, self.link_detail):
             self.link, self.link_detail = link, detail
             self.linkChanged.emit()
@@ -157,32 +185,40 @@ class AppModel(QObject):
             self.set_stopping(False)
         if turned_on:
             self.stimTurnedOn.emit()
+        if self.notice.outlived_by(status):
+            self.set_notice("")
         self.statusChanged.emit()
-
-    def update_status(self, **changes: object) -> None:
-        self.set_status(replace(self.status, **changes))  # type: ignore[arg-type]
 
     def set_slots(self, slots: dict[int, Program]) -> None:
         if slots != self.slots:
             self.slots = dict(slots)
             self.slotsChanged.emit()
 
-    def set_slot(self, slot: int, program: Program | None) -> None:
-        slots = dict(self.slots)
-        if program is None:
-            slots.pop(slot, None)
-        else:
-            slots[slot] = program
-        self.set_slots(slots)
-
     def set_device_model(self, device: DeviceModel) -> None:
         if device != self.device_model:
             self.device_model = device
             self.slotsChanged.emit()
 
-    def set_notice(self, text: str, level: str = "info") -> None:
-        self.notice = Notice(text, level)
+    def set_notice(self, text: str, level: str = "info", *, slot: int | None = None,
+                   amplitude_ua: int | None = None) -> None:
+        """Show ``text``; with ``slot``/``amplitude_ua``, only while the device reports those."""
+        if not text and not self.notice.text:
+            return
+        self.notice = Notice(text, level, slot=slot, amplitude_ua=amplitude_ua)
         self.noticeChanged.emit()
+
+    def set_faults(self, faults: dict[str, str]) -> None:
+        if faults != self.faults:
+            self.faults = dict(faults)
+            self.faultsChanged.emit()
+
+    def note_fault(self, contact: str, kind: str, event: DeviceEvent | None = None) -> None:
+        """A lead contact fault the app learned of; ``event`` goes to the Events list if it is news."""
+        if self.faults.get(contact) == kind or (not kind and contact in self.faults):
+            return
+        self.set_faults({**self.faults, contact: kind})
+        if event is not None:
+            self.add_event(event)
 
     def set_stopping(self, stopping: bool) -> None:
         if stopping != self.stopping:
@@ -199,9 +235,3 @@ class AppModel(QObject):
         if busy != self.busy:
             self.busy = busy
             self.busyChanged.emit()
-
-    def reset_device(self) -> None:
-        """Forget everything about the device (after a disconnect)."""
-        self.set_identity(Identity())
-        self.set_status(Status())
-        self.set_slots({})

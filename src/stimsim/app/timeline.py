@@ -23,6 +23,23 @@ import numpy as np
 
 from ..engine.program import DeviceModel, Program
 
+#: Time per screen: (seconds, label). 1 ms to 60 s, the usual 1-2-5 ladder.
+TIME_SCALES: tuple[tuple[float, str], ...] = (
+    (0.001, "1 ms"), (0.002, "2 ms"), (0.005, "5 ms"), (0.01, "10 ms"), (0.02, "20 ms"), (0.05, "50 ms"),
+    (0.1, "100 ms"), (0.2, "200 ms"), (0.5, "500 ms"), (1.0, "1 s"), (2.0, "2 s"), (5.0, "5 s"),
+    (10.0, "10 s"), (20.0, "20 s"), (60.0, "60 s"),
+)
+
+
+def time_scale(text: str) -> float:
+    """A time per screen from its label, spaces optional (``50ms``, ``2 s``); ValueError if not one."""
+    want = text.replace(" ", "").lower()
+    for seconds, label in TIME_SCALES:
+        if label.replace(" ", "") == want:
+            return seconds
+    raise ValueError(f"{text!r} is not a time per screen (one of {', '.join(t for _, t in TIME_SCALES)})")
+
+
 Envelope = tuple[np.ndarray, np.ndarray]
 EnvelopeFn = Callable[[Program, DeviceModel, float, float, int], Envelope]
 

@@ -10,6 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+from ..app.timeline import TIME_SCALES, time_scale
+from ..engine.params import N_SLOTS
+from ..protocol.limits import DEFAULT_PIN, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from . import UsageError
 
 
@@ -23,7 +26,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--device", metavar="URL",
                    help="stimulator to connect to: a serial port, a pty path or socket://host:port")
     p.add_argument("--programs", metavar="FILE",
-                   help="program file written to the stimulator's slots at start (clinician login, PIN 0000)")
+                   help="program file written to the stimulator's slots at start (as clinician, with --pin); "
+                   "if the stimulator refuses it, the app says why and exits with status 1")
+    p.add_argument("--pin", default=DEFAULT_PIN,
+                   help=f"clinician PIN for --programs ({PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits; "
+                   f"default {DEFAULT_PIN})")
+    p.add_argument("--slot", type=int, metavar="N", help="make program slot N active at start")
+    p.add_argument("--stim-on", action="store_true", help="turn stimulation on at start")
+    p.add_argument("--annotate", action="store_true", help="show the scope's annotations at start")
+    p.add_argument("--time-per-screen", metavar="SPAN",
+                   help=f"the scope's time per screen at start: {', '.join(t for _, t in TIME_SCALES)} "
+                   "(spaces optional, e.g. 50ms)")
     p.add_argument("--presentation", action="store_true", help="larger fonts, for trainers and projectors")
     p.add_argument("--screenshot", metavar="PNG",
                    help="write a PNG of the window once it shows the stimulator, then exit (works offscreen)")
@@ -49,6 +62,18 @@ def run_gui(args: argparse.Namespace) -> int:
         if not screenshot.parent.exists():
             raise UsageError(f"--screenshot {args.screenshot}: folder {screenshot.parent} does not exist")
 
+    pin = str(args.pin)
+    if not (pin.isdigit() and pin.isascii() and PIN_MIN_DIGITS <= len(pin) <= PIN_MAX_DIGITS):
+        raise UsageError(f"--pin {pin}: a PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")
+    if args.slot is not None and not 1 <= args.slot <= N_SLOTS:
+        raise UsageError(f"--slot {args.slot}: slots are 1 to {N_SLOTS}")
+    span = None
+    if args.time_per_screen:
+        try:
+            span = time_scale(args.time_per_screen)
+        except ValueError as exc:
+            raise UsageError(f"--time-per-screen: {exc}") from None
+
     _choose_platform(screenshot is not None)
     from ..app.launch import AppOptions, run
     from ..generator import urlhandler
@@ -56,7 +81,8 @@ def run_gui(args: argparse.Namespace) -> int:
     urlhandler.register()  # --device virtual://... reaches a built-in generator too
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
-                          screenshot=screenshot))
+                          screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
+                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span))
 
 
 def _choose_platform(screenshot: bool) -> None:

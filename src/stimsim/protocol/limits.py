@@ -41,3 +41,6 @@ AMP_STEP_MAX = 200  #: AMP STEP=+n / -n takes n in 1..200 patient steps
 SIM_SPEED_MIN = 0.1
 SIM_SPEED_MAX = 100_000
 LOG_RING = 64  #: audit entries kept (numbering goes on)
+
+# Login
+DEFAULT_PIN = "0000"  #: the clinician PIN a fresh generator, emulator or firmware stub starts with

@@ -140,6 +140,11 @@ class Annotator:
         ipg = prog.interphase_us * 1e-6
         length = pw + ipg + (pw if prog.recharge is Recharge.ACTIVE else 0.0)
         whole = starts[starts + length <= hi]
+        if prog.mode is Mode.BURST and prog.intraburst_rate_hz:
+            # mark a pulse inside a burst, so the interval to the one before is the intra-burst one
+            gap = 1.0 / prog.intraburst_rate_hz
+            inner = whole[np.isin(np.round((whole - gap) * 1e7), np.round(starts * 1e7))]
+            whole = inner if len(inner) else whole
         if not len(whole):
             return
         target = lo + 0.75 * (hi - lo)

@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 from ..controller import BUILTIN_LABEL, Controller
 from ..model import AppModel, ConsoleLine, DeviceEvent, Link
 from ..style import icon, repolish
+from ..worker import POLL_S
 
 CONSOLE_MAX_LINES = 5000
+PORT_CHARS = 12  #: the port field's least width in characters (longer paths scroll in it)
 PortLister = Callable[[], list[tuple[str, str]]]
 
 
@@ -82,6 +84,7 @@ class DevicePanel(QWidget):
 
         model.linkChanged.connect(self._show_link)
         model.identityChanged.connect(self._show_identity)
+        model.identityChanged.connect(self._show_link)
         model.statusChanged.connect(self._show_identity)
         model.consoleLine.connect(self.add_console_line)
         model.deviceEvent.connect(self.add_event)
@@ -95,7 +98,8 @@ class DevicePanel(QWidget):
         self.port_box = QComboBox(self)
         self.port_box.setEditable(True)
         self.port_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.port_box.setMinimumContentsLength(18)
+        self.port_box.setMinimumContentsLength(PORT_CHARS)
+        self.port_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.port_box.setAccessibleName("Stimulator port")
         self.port_box.setToolTip("The built-in virtual generator, a serial port, or type a path or URL "
                                  "(/dev/pts/3, socket://127.0.0.1:5555)")
@@ -105,6 +109,7 @@ class DevicePanel(QWidget):
         edit.setAccessibleName("Port, path or URL")
         edit.setToolTip(self.port_box.toolTip())
         edit.returnPressed.connect(self._connect_clicked)
+        self.port_box.currentTextChanged.connect(lambda _text: self._show_link())
         row.addWidget(self.port_box, 1)
 
         self.refresh_button = QToolButton(self)
@@ -154,6 +159,8 @@ class DevicePanel(QWidget):
         return text
 
     def _connect_clicked(self) -> None:
+        if not self.connect_button.isEnabled():
+            return  # Enter in the port field while connected to that very stimulator
         if self.model.link in (Link.LOST, Link.NOT_ANSWERING) and self.chosen_url() == self.model.identity.url:
             self.controller.reconnect()
         else:
@@ -172,6 +179,7 @@ class DevicePanel(QWidget):
             ("role", "Role", "Patient or clinician: what this session may change"),
         )):
             lab = QLabel("—", self)
+            lab.setWordWrap(True)  # wraps on a narrow window rather than widen it
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             lab.setAccessibleName(title)
             lab.setToolTip(tip)
@@ -203,10 +211,18 @@ class DevicePanel(QWidget):
         self.banner.setProperty("level", level)
         repolish(self.banner)
         lost = m.link in (Link.LOST, Link.NOT_ANSWERING)
+        here = m.link is Link.CONNECTED and self.chosen_url() == m.identity.url
         self.connect_button.setText("Reconnect" if lost else "Connect")
-        self.connect_button.setToolTip("Open the port again and re-read the stimulator" if lost
-                                       else "Open the chosen port and read the stimulator")
-        self.connect_button.setEnabled(m.link is not Link.CONNECTING)
+        if here:
+            tip = "Connected to this stimulator (Device > Reconnect, Ctrl+R, reads it again)"
+        elif lost:
+            tip = "Open the port again and re-read the stimulator"
+        elif m.link is Link.CONNECTED:
+            tip = "Close the present link and connect to the chosen stimulator instead"
+        else:
+            tip = "Open the chosen port and read the stimulator"
+        self.connect_button.setToolTip(tip)
+        self.connect_button.setEnabled(m.link is not Link.CONNECTING and not here)
         self.disconnect_button.setEnabled(m.link is not Link.DISCONNECTED)
 
     # --- console ---------------------------------------------------------------------
@@ -225,7 +241,8 @@ class DevicePanel(QWidget):
         row = QHBoxLayout()
         self.show_polls = QCheckBox("Show status polls", page)
         self.show_polls.setAccessibleName("Show status polls")
-        self.show_polls.setToolTip("Also list the STATUS and BATT requests the app sends on its own every 0.25 s")
+        self.show_polls.setToolTip(f"Also list the requests the app sends on its own: STATUS every {POLL_S:g} s, "
+                                   "BATT now and then, and the reads of empty slots")
         row.addWidget(self.show_polls)
         self.line_edit = QLineEdit(page)
         self.line_edit.setPlaceholderText("Type a request, e.g. STATUS or AMP STEP=+1, and press Enter")
@@ -266,8 +283,7 @@ class DevicePanel(QWidget):
 
     def add_event(self, event: DeviceEvent) -> None:
         item = QListWidgetItem(f"{stamp(event.when)}  {event.text}")
-        raw = " ".join(f"{k}={v}" for k, v in event.args)
-        item.setToolTip(f"!{event.name} {raw}".strip())
+        item.setToolTip(event.raw.strip())
         self.events.addItem(item)
         if self.events.count() > CONSOLE_MAX_LINES:
             self.events.takeItem(0)

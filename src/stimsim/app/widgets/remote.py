@@ -31,12 +31,16 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.describe import mode_line
+from ...engine.params import AMP_PATIENT_STEP_UA
 from ..controller import Controller
-from ..messages import fmt_ma
+from ..messages import faults_text, fmt_ma
 from ..model import AppModel, Link
 from ..style import icon, repolish
 
 NOTICE_SECONDS = 8.0  #: a refusal stays on the screen this long (or until the next one)
+MODE_LINES = 2  #: the mode line's height, reserved, so a long one never moves the buttons
+NOTICE_LINES = 3  #: the message line's height, reserved likewise
+STEP = fmt_ma(AMP_PATIENT_STEP_UA)  #: one patient step, as the buttons say it
 _ICON_LIGHT = "#f2f5f8"
 
 
@@ -86,6 +90,7 @@ class PatientRemote(QWidget):
         model.slotsChanged.connect(self.refresh)
         model.linkChanged.connect(self.refresh)
         model.noticeChanged.connect(self._show_notice)
+        model.faultsChanged.connect(self.refresh)
         self.refresh()
 
     # --- construction ------------------------------------------------------------
@@ -113,9 +118,14 @@ class PatientRemote(QWidget):
         self.stim_label = label("screenStim", "Stimulation on or off")
         self.battery_label = label("screenBattery", "Stimulator battery")
         self.mri_label = label("screenMri", "MRI mode")
+        self.fault_label = label("screenFault", "Lead contact faults the stimulator reported")
         self.notice_label = label("screenNotice", "Message from the stimulator")
         self.notice_label.setWordWrap(True)
         self.notice_label.setAccessibleDescription("Why the last change was refused, in plain words")
+        for lab, lines in ((self.mode_label, MODE_LINES), (self.fault_label, 1), (self.notice_label, NOTICE_LINES)):
+            lab.ensurePolished()
+            lab.setFixedHeight(lab.fontMetrics().lineSpacing() * lines + 2)
+            lab.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         grid.addWidget(self.program_label)
         grid.addWidget(self.mode_label)
@@ -126,6 +136,10 @@ class PatientRemote(QWidget):
         row.addWidget(self.mri_label)
         grid.addLayout(row)
         grid.addWidget(self.battery_label)
+        row = QHBoxLayout()  # a line of its own, always there: a fault appearing moves nothing
+        row.addWidget(self.fault_label)
+        row.addStretch(1)
+        grid.addLayout(row)
         grid.addWidget(self.notice_label)
         return screen
 
@@ -155,9 +169,9 @@ class PatientRemote(QWidget):
         self.power_button.setMinimumWidth(self.power_button.sizeHint().width())
         self.next_button = self._button(parent, "remoteNext", "Prog", "next", "Next program (Right arrow)")
         self.next_button.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
-        self.down_button = self._button(parent, "remoteDown", "0.1 mA", "minus",
-                                        "Amplitude down by 0.1 mA (Down arrow)")
-        self.up_button = self._button(parent, "remoteUp", "0.1 mA", "plus", "Amplitude up by 0.1 mA (Up arrow)")
+        self.down_button = self._button(parent, "remoteDown", STEP, "minus",
+                                        f"Amplitude down by {STEP} (Down arrow)")
+        self.up_button = self._button(parent, "remoteUp", STEP, "plus", f"Amplitude up by {STEP} (Up arrow)")
         self.stop_button = QPushButton("STOP", parent)
         self.stop_button.setObjectName("remoteStop")
         self.stop_button.setIcon(icon("stop", "#ffffff"))
@@ -175,7 +189,7 @@ class PatientRemote(QWidget):
         amp.setObjectName("remoteAmpLabel")
         amp.setAlignment(Qt.AlignmentFlag.AlignCenter)
         amp.setAccessibleName("Amplitude buttons")
-        amp.setToolTip("Each press changes the amplitude by 0.1 mA, within your clinician's limits")
+        amp.setToolTip(f"Each press changes the amplitude by {STEP}, within your clinician's limits")
         grid.addWidget(amp, 1, 1)
         grid.addWidget(self.up_button, 1, 2)
         grid.addWidget(self.stop_button, 2, 0, 1, 3)
@@ -238,14 +252,17 @@ class PatientRemote(QWidget):
             self.battery_label.setText("")
             self.mri_label.setText("")
             self.mri_label.setProperty("on", False)
+            self.fault_label.setText("")
         else:
             name = prog.name if prog and prog.name else ""
             self.program_label.setText(f"P{st.slot}  {name}".rstrip() if st.slot else "No program")
-            mode = mode_line(prog) if prog else "Empty slot"
+            mode = mode_line(prog) if prog else f"Slot {st.slot} is empty: no program to run"
             if st.test:
                 mode = "Clinician test settings · " + mode
             self.mode_label.setText(mode)
-            self.amp_label.setText(fmt_ma(st.amplitude_ua))
+            self.mode_label.setToolTip(mode)
+            self.amp_label.setText(fmt_ma(st.amplitude_ua) if prog else "-- mA")
+            self.fault_label.setText(faults_text(m.faults))
             if m.stopping and st.stim_on:
                 self.stim_label.setText("Stopping…")
             else:
@@ -254,7 +271,8 @@ class PatientRemote(QWidget):
             self.battery_label.setText(_battery_text(st.battery_percent, st.charging, st.battery_state))
             self.mri_label.setText("MRI MODE" if st.mri else "MRI off")
             self.mri_label.setProperty("on", st.mri)
-        for lab in (self.stim_label, self.mri_label):
+        self.fault_label.setProperty("on", bool(self.fault_label.text()))
+        for lab in (self.stim_label, self.mri_label, self.fault_label):
             repolish(lab)
         for btn in (self.prev_button, self.next_button, self.up_button, self.down_button, self.power_button):
             btn.setEnabled(connected)
@@ -268,6 +286,7 @@ class PatientRemote(QWidget):
     def _show_notice(self) -> None:
         notice = self.model.notice
         self.notice_label.setText(notice.text)
+        self.notice_label.setToolTip(notice.text or "Message from the stimulator")
         self.notice_label.setProperty("level", notice.level)
         repolish(self.notice_label)
         if notice.text:
