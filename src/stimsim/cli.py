@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 from . import __version__
 from .commands import REGISTRARS, UsageError
@@ -30,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the desktop app on the built-in virtual generator.",
     )
     parser.add_argument("--version", action="version", version=f"stimsim {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # every subparser is a _Parser (exit 2, one line); the registrars need only ArgumentParser's API
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser))
     for register in REGISTRARS:
         register(sub)
     return parser
