@@ -8,6 +8,7 @@ asked for: the worker fills the model from replies and events only, on the GUI t
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -113,6 +114,23 @@ class DeviceEvent:
         return f"!{self.name} " + " ".join(f"{k}={v}" for k, v in self.args)
 
 
+@dataclass(frozen=True)
+class Action:
+    """One thing that happened in the session, for the session record and the report.
+
+    ``who`` is clinician, patient, device or app; ``what`` a short event name (``login``,
+    ``save``, ``confirm_charge``, ``impedance``...); ``text`` the sentence a person reads;
+    ``data`` the details (JSON-able). Widgets and the link announce actions through
+    ``AppModel.record_action``; the session recorder writes them.
+    """
+
+    who: str
+    what: str
+    text: str
+    data: Mapping[str, object] = field(default_factory=dict)
+    source: str = "app"
+
+
 class AppModel(QObject):
     """One model for the whole window. Setters emit only on real changes."""
 
@@ -126,6 +144,7 @@ class AppModel(QObject):
     stimTurnedOn = Signal()  #: the device reported stimulation turning on (ramp restarts)
     busyChanged = Signal()  #: requests in flight (the remote shows a wait mark)
     faultsChanged = Signal()  #: lead contact faults the app learned of
+    actionRecorded = Signal(object)  #: Action: something the session record keeps
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -230,6 +249,11 @@ class AppModel(QObject):
 
     def add_event(self, event: DeviceEvent) -> None:
         self.deviceEvent.emit(event)
+
+    def record_action(self, who: str, what: str, text: str, data: Mapping[str, object] | None = None, *,
+                      source: str = "app") -> None:
+        """Announce something the session record keeps (see ``Action``)."""
+        self.actionRecorded.emit(Action(who, what, text, dict(data or {}), source))
 
     def set_busy(self, busy: int) -> None:
         if busy != self.busy:
