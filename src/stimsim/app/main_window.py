@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import __version__
 from ..engine.params import AMP_PATIENT_STEP_UA
@@ -31,6 +31,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Space", "stimulation on / off"),
     ("Esc", "STOP, at once, from anywhere in the app"),
     (RECONNECT_KEY, "reconnect: open the port again and re-read the stimulator"),
+    ("Ctrl+1, Ctrl+2, ...", "bring a view forward (View menu): the scope first"),
     (DEVICE_PANEL_KEY, "show or hide the device panel"),
     (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
     (EXPORT_CSV_KEY, "export the scope's data as CSV"),
@@ -75,10 +76,16 @@ class MainWindow(QMainWindow):
         split.setAccessibleName("Scope and device")
         split.setToolTip(f"Drag the handle to share the space between the scope and the device panel; "
                          f"{DEVICE_PANEL_KEY} hides the device panel")
-        self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=split,
+        self.faces = QTabWidget(split)
+        self.faces.setObjectName("faces")
+        self.faces.setAccessibleName("Views")
+        self.faces.setDocumentMode(True)
+        self._face_names: list[str] = []
+        self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=self.faces,
                                presentation=presentation)
+        self.add_face("scope", self.scope, "Scope", "The live scope of the stimulation current")
         self.device_panel = DevicePanel(model, controller, builtin_url=builtin_url, ports=ports, parent=split)
-        split.addWidget(self.scope)
+        split.addWidget(self.faces)
         split.addWidget(self.device_panel)
         split.setCollapsible(0, False)
         split.setCollapsible(1, True)
@@ -135,6 +142,10 @@ class MainWindow(QMainWindow):
         scope.addAction(self.export_csv_action)
 
         view = bar.addMenu("&View")
+        self.views_menu = view
+        for action in self.actions():
+            view.addAction(action)
+        view.addSeparator()
         self.device_panel_action = QAction("&Device panel", self)
         self.device_panel_action.setCheckable(True)
         self.device_panel_action.setChecked(True)
@@ -167,6 +178,29 @@ class MainWindow(QMainWindow):
         panel = max(self.device_panel.minimumSizeHint().height(),
                     min(DEVICE_PANEL_HEIGHT, int(total * DEVICE_PANEL_SHARE)))
         self.splitter.setSizes([total - panel, panel])
+
+    def add_face(self, name: str, widget: QWidget, title: str, tooltip: str) -> None:
+        """Add a view beside the scope (the clinician programmer, the battery, the record);
+        Ctrl+1, Ctrl+2, ... bring the views forward in the order they were added."""
+        index = self.faces.addTab(widget, title)
+        self.faces.setTabToolTip(index, tooltip)
+        self._face_names.append(name)
+        action = QAction(f"&{index + 1} {title}", self)
+        action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+        action.setToolTip(tooltip)
+        action.triggered.connect(lambda: self.show_face(name))
+        self.addAction(action)
+        if hasattr(self, "views_menu"):
+            self.views_menu.addAction(action)
+
+    def show_face(self, name: str) -> None:
+        """Bring the named view forward (``scope``, ``clinician``, ...); KeyError names the views."""
+        if name not in self._face_names:
+            raise KeyError(f"no view {name!r} (views: {', '.join(self._face_names)})")
+        self.faces.setCurrentIndex(self._face_names.index(name))
+
+    def face_names(self) -> tuple[str, ...]:
+        return tuple(self._face_names)
 
     def show_device_panel(self, shown: bool) -> None:
         """Show the device panel, or collapse it so the scope has the whole height."""
