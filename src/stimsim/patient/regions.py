@@ -84,10 +84,10 @@ def pain_vector(pain: dict[str, float] | tuple[tuple[str, float], ...]) -> np.nd
 
 
 def describe(ids: list[str] | tuple[str, ...]) -> str:
-    """The regions in words, head to foot, a pair named once: ``"my left buttock and both feet"``."""
+    """The regions in words, head to foot (by key level), a pair named once: ``"my left buttock and both feet"``."""
     chosen = set(ids)
     parts: list[str] = []
-    for name in NAMES:
+    for name in sorted(NAMES, key=lambda n: BY_ID[f"left_{n}"].key_level):
         left, right = f"left_{name}", f"right_{name}"
         if left in chosen and right in chosen:
             parts.append(BY_ID[left].both_sides)

@@ -34,7 +34,7 @@ PENALTY_BAD_CONTACT = 10.0
 PENALTY_LIMITED = 5.0
 PENALTY_UNCOMFORTABLE_FINAL = 20.0
 LIION_DAYS_TARGET = 3.0  #: days per charge that earn every battery point
-PRIMARY_DAYS_TARGET = 90.0  #: days to ERI that earn every battery point
+PRIMARY_DAYS_TARGET = 60.0  #: days to ERI that earn every battery point
 GOOD_TOTAL = 70.0
 POOR_TOTAL = 50.0
 _DAYS_PER_YEAR = 365.25
@@ -81,7 +81,8 @@ class Part:
 
     @property
     def failed(self) -> bool:
-        return self.points <= 0.0
+        """Under a quarter of its points: the part failed."""
+        return self.points < self.max_points / 4
 
 
 @dataclass(frozen=True)
