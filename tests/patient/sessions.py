@@ -69,7 +69,7 @@ BAD: dict[str, tuple[Session, str, str]] = {
                                   "coverage", "the goal was paresthesia-free"),
     "burst-wash-in": (Session(burst({"7": -100, "case": 100}, 800), None, 30), "relief", "not a responder"),
     "primary-cell-near-eri": (Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25},
-                                            pw=450, rate=120), 0.7, 30), "battery", "days to ERI"),
+                                            pw=450, rate=200), 0.7, 30), "battery", "days to ERI"),
 }
 
 

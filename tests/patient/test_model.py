@@ -10,9 +10,8 @@ import pytest
 
 from stimsim.engine.params import Mode, Recharge
 from stimsim.engine.program import Electrodes, Program
-from stimsim.patient import POSTURES, Lead, Leads, Params, Patient, Relief, evaluate, evaluate_many, relief_after
+from stimsim.patient import POSTURES, Lead, Leads, Params, Patient, Relief, evaluate, evaluate_many, relief_after, spine
 from stimsim.patient import regions as RG
-from stimsim.patient import spine
 from stimsim.patient.defaults import TABLE, field_names
 from stimsim.patient.leads import cathode
 

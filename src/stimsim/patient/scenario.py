@@ -16,7 +16,7 @@ from typing import Any
 
 from ..engine import files
 from ..engine.files import FileError, quote_key, shown
-from ..engine.params import CASE, fmt_number
+from ..engine.params import fmt_number
 from ..engine.program import DeviceModel, Program
 from ..resources import scenarios_dir
 from . import regions as RG
@@ -148,7 +148,9 @@ def from_data(data: Any, problems: list[str], name: str = "scenario") -> Scenari
     leads = _leads(data.get("leads"), params or Params(), problems)
     device, battery_pct = _device(data.get("device", {}), problems)
     pain = _pain(data.get("pain"), problems)
-    programs = _programs(data.get("programs", []), device, leads, problems)
+    raw_leads = data.get("leads")
+    named = {name for name in raw_leads if name in LEAD_CONTACTS} if isinstance(raw_leads, dict) else None
+    programs = _programs(data.get("programs", []), device, named, problems)
     goals = _goals(data.get("goals", {}), problems)
     if problems or None in (title, brief, params, leads, device, battery_pct, pain, programs, goals):
         return None
@@ -275,8 +277,9 @@ def _pain(raw: Any, problems: list[str]) -> dict[str, float] | None:
     return out if len(problems) == start else None
 
 
-def _programs(raw: Any, device: DeviceModel | None, leads: Leads | None,
+def _programs(raw: Any, device: DeviceModel | None, leads: set[str] | None,
               problems: list[str]) -> tuple[Program, ...] | None:
+    """Program-file programs, checked against the scenario's device and its leads (by name)."""
     if not isinstance(raw, list):
         problems.append("programs: must be a list of program-file programs")
         return None
@@ -286,19 +289,19 @@ def _programs(raw: Any, device: DeviceModel | None, leads: Leads | None,
     device_data: dict[str, Any] = {"chemistry": dev.chemistry,
                                    "contact_impedance_ohm": dict(dev.impedance_overrides)}
     start = len(problems)
+    found: list[str] = []  # from_data judges by its own list being empty
     pf = files.from_data({"format": files.FORMAT, "version": files.VERSION, "device": device_data, "programs": raw},
-                         problems)
-    if pf is None or len(problems) > start:
+                         found)
+    problems.extend(found)
+    if pf is None or found:
         return None
     if leads is not None:
         for i, prog in enumerate(pf.programs):
             for contact, _ in prog.electrodes.pairs:
-                if contact == CASE:
-                    continue
-                try:
-                    leads.lead_of(contact)
-                except ValueError as exc:
-                    problems.append(f"programs[{i}].electrodes.{contact}: {exc}")
+                lead = next((n for n, contacts in LEAD_CONTACTS.items() if contact in contacts), None)
+                if lead is not None and lead not in leads:
+                    problems.append(f"programs[{i}].electrodes.{contact}: contact {contact} is on lead {lead}, "
+                                    "which this patient does not have")
     return pf.programs if len(problems) == start else None
 
 
