@@ -181,3 +181,18 @@ class Params:
 
 def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Params))
+
+
+def markdown_table() -> str:
+    """The table as docs/patient.md shows it (a test keeps the two in step)."""
+    lines = ["| key | default | unit | a scenario may set | meaning | source |", "|---|---|---|---|---|---|"]
+    for row in _ROWS:
+        value = "null" if row.value is None else str(row.value)
+        if row.kind == "number" or row.kind == "days":
+            allowed = f"{row.low:g}..{row.high:g}" + (" or null" if row.kind == "days" else "")
+        elif row.kind == "label":
+            allowed = "a level C1..S1"
+        else:
+            allowed = ", ".join(POSTURES)
+        lines.append(f"| `{row.key}` | {value} | {row.unit} | {allowed} | {row.meaning} | {row.source} |")
+    return "\n".join(lines)
