@@ -313,3 +313,12 @@ def test_the_table_and_the_params_hold_the_same_keys() -> None:
             assert getattr(defaults, f.name) == row.value, f.name
         if row.kind == "number":
             assert row.low <= float(row.value) <= row.high, f.name  # type: ignore[arg-type]
+
+
+def test_ten_khz_felt_above_threshold_keeps_its_sub_perception_relief() -> None:
+    patient = patient_at(16.5, pain={"left_buttock": 5, "left_foot": 5})
+    program = Program(Mode.HF, 5000, 30, 10_000, MONO)
+    r = evaluate(patient, program, 5.0, "supine")
+    assert r.felt and 0 < r.relief_paresthesia < r.relief_sub
+    assert relief_after(REF, r, 30 * 86400).value == pytest.approx(0.65, rel=1e-6)  # the larger part wins
+    assert relief_after(REF, r, 600).value == pytest.approx(r.relief_paresthesia * (1 - math.exp(-2)))

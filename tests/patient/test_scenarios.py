@@ -9,6 +9,8 @@ import pytest
 
 from stimsim.cli import main
 from stimsim.engine.files import FileError
+from stimsim.engine.params import Mode
+from stimsim.engine.program import Electrodes, Program
 from stimsim.patient import EventKind, SessionRecord, score
 from stimsim.patient import scenario as S
 from stimsim.resources import example_scenarios
@@ -155,3 +157,12 @@ def test_an_unknown_name_lists_the_shipped_scenarios() -> None:
     with pytest.raises(FileError) as info:
         S.find("no-such-scenario")
     assert "no such file and no shipped scenario of that name (shipped: bilateral-legs-t9-t10" in info.value.lines[0]
+
+
+def test_a_felt_sub_perception_final_program_costs_safety_even_without_the_goal() -> None:
+    scenario = S.load(S.find("low-back-left-leg-t8"))
+    assert not scenario.goals.paresthesia_free
+    felt = Program(Mode.HF, 9000, 30, 10_000, Electrodes.of({"7": -50, "15": -50, "case": 100}))
+    result = score(scenario, felt, SessionRecord(minutes_taken=10, simulated_minutes=60))
+    assert "the final program is hf, a sub-perception mode, and the patient feels it" in result.part("safety").reason
+    assert result.part("safety").points == 10

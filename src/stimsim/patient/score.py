@@ -128,7 +128,7 @@ def score(scenario: Scenario, program: Program, record: SessionRecord) -> Score:
         _coverage_part(scenario, response.regions, response.coverage, response.felt),
         _relief_part(state.value, state.vas, state.responder, state.remission, record, params.baseline_vas,
                      params.responder_relief),
-        _safety_part(scenario, program, record, response.sensation, amp),
+        _safety_part(scenario, program, record, response.sensation, response.paresthesia_in_subperception, amp),
         _battery_part(scenario, program),
         _time_part(scenario, record),
     )
@@ -171,7 +171,8 @@ def _duration(minutes: float) -> str:
     return f"{minutes:.0f} minutes"
 
 
-def _safety_part(scenario: Scenario, program: Program, record: SessionRecord, sensation: str, amp: float) -> Part:
+def _safety_part(scenario: Scenario, program: Program, record: SessionRecord, sensation: str, felt_sub: bool,
+                 amp: float) -> Part:
     reasons: list[str] = []
     penalty = 0.0
     counts = (
@@ -194,6 +195,9 @@ def _safety_part(scenario: Scenario, program: Program, record: SessionRecord, se
     if program_compliance(program, scenario.device).limited:
         penalty += PENALTY_LIMITED
         reasons.append(f"the final program is compliance-limited (only {amp:.2f} mA delivered)")
+    if felt_sub:
+        penalty += PENALTY_SUBPERCEPTION
+        reasons.append(f"the final program is {program.mode.value}, a sub-perception mode, and the patient feels it")
     if sensation == "uncomfortable":
         penalty += PENALTY_UNCOMFORTABLE_FINAL
         reasons.append("the final program is uncomfortable")
