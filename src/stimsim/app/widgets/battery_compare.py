@@ -127,12 +127,12 @@ class CompareView(QWidget):
         self.hours_box.setToolTip("Each program stimulating this many hours a day (battery figures)")
         self.hours_box.setKeyboardTracking(False)
         self.chemistry_box = QComboBox(self)
-        self.chemistry_box.addItem("Li-ion, rechargeable", B.LIION)
-        self.chemistry_box.addItem("Primary cell", B.PRIMARY)
+        self.chemistry_box.addItem("Li-ion", B.LIION)
+        self.chemistry_box.addItem("Primary", B.PRIMARY)
         self.chemistry_box.setAccessibleName("Battery cell to compare on")
         self.chemistry_box.setToolTip("The cell the battery figures are for; it follows the stimulator's "
                                       "until you choose one")
-        self.open_button = QPushButton("&Open program file…", self)
+        self.open_button = QPushButton("&Open file…", self)
         self.open_button.setAccessibleName("Open a program file to compare")
         self.open_button.setToolTip("Add the programs of a .stimsim.json file to the choices")
         self.open_button.clicked.connect(self.open_file_dialog)
@@ -141,7 +141,6 @@ class CompareView(QWidget):
         top.addWidget(self.count_box)
         top.addWidget(self.hours_box)
         top.addWidget(self.chemistry_box)
-        top.addWidget(self.open_button)
         top.addStretch(1)
 
         self.choosers = QHBoxLayout()
@@ -149,6 +148,7 @@ class CompareView(QWidget):
         self.message.setObjectName("compareMessage")
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Comparison message")
+        self.message.hide()
         self.table = QTableWidget(self)
         self.table.setAccessibleName("Program comparison")
         self.table.setToolTip("The engine's long-run figures of each program (cycling included)")
@@ -160,7 +160,10 @@ class CompareView(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 6, 6, 6)
         column.addLayout(top)
-        column.addLayout(self.choosers)
+        choosers_row = QHBoxLayout()
+        choosers_row.addLayout(self.choosers, 1)
+        choosers_row.addWidget(self.open_button)
+        column.addLayout(choosers_row)
         column.addWidget(self.message)
         column.addWidget(self.table, 1)
 
@@ -174,6 +177,11 @@ class CompareView(QWidget):
     @property
     def chemistry(self) -> str:
         return str(self.chemistry_box.currentData())
+
+    def say(self, text: str) -> None:
+        """A line above the table (a file not opened, nothing to compare); hidden when empty."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
 
     def _chosen(self) -> None:
         self._chemistry_chosen = True
@@ -201,6 +209,8 @@ class CompareView(QWidget):
             box = QComboBox(self)
             box.setAccessibleName(f"Program in column {i + 1}")
             box.setToolTip("A program from the stimulator's slots or from an opened file")
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(6)
             for source in self.sources:
                 box.addItem(source.label)
             if self.sources:
@@ -240,9 +250,9 @@ class CompareView(QWidget):
         try:
             n = self.add_file(path)
         except files.FileError as exc:
-            self.message.setText("Not opened: " + "; ".join(exc.lines))
+            self.say("Not opened: " + "; ".join(exc.lines))
             return
-        self.message.setText(f"{n} program(s) from {Path(path).name} added to the choices")
+        self.say(f"{n} program(s) from {Path(path).name} added to the choices")
 
     def refresh(self) -> None:
         chosen = self.chosen()
@@ -254,15 +264,16 @@ class CompareView(QWidget):
         self.table.setColumnCount(len(chosen))
         self.table.setVerticalHeaderLabels([r.label for r in rows])
         self.table.setHorizontalHeaderLabels([s.label for s in chosen])
+        self.say("")
         if not chosen:
-            self.message.setText("No programs to compare: connect a stimulator or open a program file")
+            self.say("No programs to compare: connect a stimulator or open a program file")
             return
         for col, source in enumerate(chosen):
             try:
                 values = column_values(source, chem, self.hours_box.value())
             except ValueError as exc:
                 values = {}
-                self.message.setText(f"{source.label}: {exc}")
+                self.say(f"{source.label}: {exc}")
             self.values.append(values)
             mode = QTableWidgetItem(mode_line(source.program))
             mode.setToolTip(mode.text())

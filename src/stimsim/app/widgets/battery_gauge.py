@@ -15,7 +15,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -91,19 +90,23 @@ class BatteryGauge(QWidget):
         self.stop_button.setToolTip("Take the simulated charger off (SIM CHARGE=0)")
         self.stop_button.clicked.connect(lambda: self.set_charging(False))
 
+        self.headline.setWordWrap(True)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
         grid.addWidget(self.bar, 0, 0)
         grid.addWidget(self.headline, 0, 1)
-        buttons = QHBoxLayout()
+        buttons = QVBoxLayout()
+        buttons.setSpacing(2)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
-        grid.addLayout(buttons, 0, 2)
-        grid.addWidget(self.meaning, 1, 0, 1, 3)
+        grid.addLayout(buttons, 0, 2, 2, 1)
+        grid.addWidget(self.meaning, 1, 0, 1, 2)
         grid.addWidget(self.figures, 2, 0, 1, 3)
         grid.addWidget(self.charger_label, 3, 0, 1, 3)
-        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
 
         self.history = battery_plot(self, "Battery level this session",
                                     "The level the stimulator reported since it was connected; "

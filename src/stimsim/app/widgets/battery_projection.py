@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +47,7 @@ from ..battery.projection import (
     project,
 )
 from ..model import AppModel
+from ..style import icon
 from .battery_plot import STOP, TRACE, WARN, battery_plot, show_thresholds, threshold_lines
 
 DEBOUNCE_MS = 150  #: edits within this time make one projection
@@ -55,6 +57,7 @@ YEARS_FROM_DAYS = 400  #: spans longer than this are drawn in years
 CHARGE_EVENING_H = 21.0  #: the default charging habit starts in the evening ...
 CHARGE_STEP_MIN = 5  #: ... for whole steps of 5 minutes
 MAX_ROWS = 8
+EDITOR_WIDTH = 340  #: the schedule editor's first width (it scrolls when narrower)
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,24 @@ class ScheduleRow(QWidget):
                                "(0 to 23.75; it may run past midnight)", 0.0, 23.75, 0.25, " h", 2)
         self.hours_box = _spin(self, f"Program {number} hours a day", "Hours a day the program runs",
                                0.25, 24.0, 0.5, " h a day", 2)
-        self.remove_button = QPushButton("Remove", self)
+        self.remove_button = QToolButton(self)
+        self.remove_button.setIcon(icon("minus"))
+        self.remove_button.setText("Remove")
         self.remove_button.setAccessibleName(f"Remove program {number}")
         self.remove_button.setToolTip("Take this program out of the day")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.program_box, 1)
+        self.program_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.program_box.setMinimumContentsLength(12)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 4)
+        column.setSpacing(2)
+        column.addWidget(self.program_box)
+        row = QHBoxLayout()
         row.addWidget(QLabel("from", self))
         row.addWidget(self.start_box)
         row.addWidget(self.hours_box)
         row.addWidget(self.remove_button)
+        row.addStretch(1)
+        column.addLayout(row)
         self.program_box.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.start_box.valueChanged.connect(lambda _v: self.changed.emit())
         self.hours_box.valueChanged.connect(lambda _v: self.changed.emit())
@@ -202,11 +213,8 @@ class ProjectionView(QWidget):
         self.reset_button.setAccessibleName("Reset the schedule to the active program")
         self.reset_button.setToolTip("The active program all day, and a charging habit that keeps up with it")
         self.reset_button.clicked.connect(self.reset_to_active)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.reset_button)
-        buttons.addStretch(1)
-        self.rows_box.addLayout(buttons)
+        self.rows_box.addWidget(self.add_button)
+        self.rows_box.addWidget(self.reset_button)
         form.addWidget(day)
 
         habit = QGroupBox("Charging habit", editor)
@@ -249,7 +257,7 @@ class ProjectionView(QWidget):
         level_row.addWidget(self.start_level, 1)
         level_row.addWidget(self.now_button)
         self.chemistry_box = QComboBox(run)
-        self.chemistry_box.addItem("Li-ion, rechargeable", B.LIION)
+        self.chemistry_box.addItem("Li-ion (rechargeable)", B.LIION)
         self.chemistry_box.addItem("Primary cell", B.PRIMARY)
         self.chemistry_box.setAccessibleName("Battery cell")
         self.chemistry_box.setToolTip("The cell to project; it follows the stimulator's until you choose one")
@@ -264,7 +272,6 @@ class ProjectionView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setAccessibleName("Schedule")
-        scroll.setMinimumWidth(editor.sizeHint().width() + 24)
 
         self.plot = battery_plot(self, "Projected battery level",
                                  "The state of charge the schedule gives, day after day; wheel to zoom in time",
@@ -297,6 +304,7 @@ class ProjectionView(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
+        split.setSizes([EDITOR_WIDTH, 2 * EDITOR_WIDTH])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -421,6 +429,9 @@ class ProjectionView(QWidget):
         self.schedule_changed()
 
     def _status_changed(self) -> None:
+        active = self.model.status.slot
+        if not self.touched and active in self.model.slots and [r.slot for r in self.rows] != [active]:
+            self.reset_to_active()  # the default follows the active program until the user edits
         chem = self.model.status.chemistry.lower()
         if chem and not self._chemistry_chosen_by_user and chem != self.chemistry:
             self._select_chemistry(chem)
