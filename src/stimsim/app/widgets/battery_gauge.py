@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine import battery as B
-from ..battery.words import CHARGER_WORDS, chemistry_words, hours_left_words, state_words
+from ..battery.words import CHARGER_WORDS, PRIMARY_NO_CHARGE, chemistry_words, hours_left_words, state_words
 from ..controller import Controller
 from ..messages import battery_percent, event_text
 from ..model import AppModel, DeviceEvent, Link
@@ -129,7 +129,7 @@ class BatteryGauge(QWidget):
     # --- requests -----------------------------------------------------------------
     def set_charging(self, on: bool) -> None:
         if self.model.status.chemistry.lower() == B.PRIMARY:
-            self.model.set_notice("This stimulator has a primary cell: it cannot be charged", "warning")
+            self.model.set_notice(PRIMARY_NO_CHARGE, "warning")
             return
         self.controller.set_charging(on)
 
