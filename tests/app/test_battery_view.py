@@ -187,12 +187,13 @@ def test_the_comparison_shows_the_engines_figures(qtbot: QtBot, stim: StimsimApp
         program = stim.model.slots[slot]
         metrics = program_metrics(program, device)
         figures = B.battery_figures(program, device, "liion", 12.0)
-        for r, row in enumerate(rows_for("liion"), 1):
+        for r, row in enumerate(rows_for("liion"), 2):
             item = compare.table.item(r, col)
             want = metrics.get(row.key, figures.get(row.key))  # type: ignore[call-overload]
             assert item.data(Qt.ItemDataRole.UserRole) == want, (slot, row.key)
             assert item.text() == row.fmt(want)
-    assert compare.table.item(0, 0).text().startswith("Tonic")
+    assert compare.table.item(0, 0).text() == stim.model.slots[1].name
+    assert compare.table.item(1, 0).text().startswith("Tonic")
     csv = compare.csv().splitlines()
     assert csv[0].startswith("figure,Slot 1:")
     line = next(x for x in csv if x.startswith("battery_power_mw,"))

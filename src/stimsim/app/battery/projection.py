@@ -145,8 +145,8 @@ def figures(plan: Plan, result: B.ScheduleResult) -> list[Figure]:
     primary: years to ERI and to EOS; and when the run first reached each state."""
     c = B.cell(plan.chemistry)
     draw = result.daily_draw_mwh
-    out = [Figure("daily_draw_mwh", "Energy a day", draw, f"{draw:.1f} mWh "
-                  f"({result.stimulation_hours_per_day:g} h of stimulation)")]
+    out = [Figure("daily_draw_mwh", "Energy a day", draw,
+                  f"{draw:.1f} mWh, {result.stimulation_hours_per_day:g} h stimulating")]
     if c.rechargeable:
         minutes = 60.0 * draw / c.charge_mw
         out.append(Figure("charge_minutes_per_day", "Charging needed", minutes, f"{minutes:.1f} min a day"))
@@ -154,8 +154,8 @@ def figures(plan: Plan, result: B.ScheduleResult) -> list[Figure]:
         out.append(Figure("days_per_charge", "A full charge lasts", days, f"{days:.1f} days"))
         for p in plan.programs:
             hours = B.usable_mwh(c, c.stop_percent) / p.power_mw  # as battery_figures: usable / power
-            out.append(Figure(f"hours_per_charge:{p.label}", f"Hours per charge, {p.label}", hours,
-                              f"{hours:.0f} h stimulating without a break"))
+            out.append(Figure(f"hours_per_charge:{p.label}", f"{p.label}: one charge", hours,
+                              f"{hours:.0f} h without a break"))
     else:
         eri = B.usable_mwh(c, c.warn_percent) / (draw * DAYS_PER_YEAR)
         eos = B.usable_mwh(c, c.stop_percent) / (draw * DAYS_PER_YEAR)

@@ -86,7 +86,8 @@ ROWS_PRIMARY = (
     Row("years_to_eos", "Years to end of service", lambda m, b: b["years_to_eos"], _num("{:.1f} years")),
 )
 ROW_K = Row("max_shannon_k", "Max Shannon k", lambda m, b: m["max_shannon_k"], _num("{:.2f}"))
-ROW_MODE = Row("mode", "Program", lambda m, b: None, str)
+ROW_NAME = Row("name", "Program", lambda m, b: None, str)
+ROW_MODE = Row("mode", "Settings", lambda m, b: None, str)
 
 
 def rows_for(chemistry: str) -> tuple[Row, ...]:
@@ -257,13 +258,17 @@ class CompareView(QWidget):
     def refresh(self) -> None:
         chosen = self.chosen()
         chem = self.chemistry
-        rows = (ROW_MODE, *rows_for(chem))
+        rows = (ROW_NAME, ROW_MODE, *rows_for(chem))
         self.values = []
         self.table.clear()
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(len(chosen))
         self.table.setVerticalHeaderLabels([r.label for r in rows])
-        self.table.setHorizontalHeaderLabels([s.label for s in chosen])
+        self.table.setHorizontalHeaderLabels([s.where for s in chosen])
+        for col, source in enumerate(chosen):
+            header = self.table.horizontalHeaderItem(col)
+            if header is not None:
+                header.setToolTip(source.label)
         self.say("")
         if not chosen:
             self.say("No programs to compare: connect a stimulator or open a program file")
@@ -275,10 +280,11 @@ class CompareView(QWidget):
                 values = {}
                 self.say(f"{source.label}: {exc}")
             self.values.append(values)
-            mode = QTableWidgetItem(mode_line(source.program))
-            mode.setToolTip(mode.text())
-            self.table.setItem(0, col, mode)
-            for r, row in enumerate(rows[1:], 1):
+            for r, text in enumerate((source.program.name or source.program.mode.value, mode_line(source.program))):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(r, col, item)
+            for r, row in enumerate(rows[2:], 2):
                 value = values.get(row.key)
                 item = QTableWidgetItem(row.fmt(value))
                 item.setData(Qt.ItemDataRole.UserRole, value)

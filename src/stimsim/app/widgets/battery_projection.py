@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -57,7 +59,8 @@ YEARS_FROM_DAYS = 400  #: spans longer than this are drawn in years
 CHARGE_EVENING_H = 21.0  #: the default charging habit starts in the evening ...
 CHARGE_STEP_MIN = 5  #: ... for whole steps of 5 minutes
 MAX_ROWS = 8
-EDITOR_WIDTH = 340  #: the schedule editor's first width (it scrolls when narrower)
+EDITOR_WIDTH = 300  #: the schedule editor's first width, before the view is laid out
+EDITOR_SHARE = 0.5  #: the editor takes at most this share of the width until the handle is dragged
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ class ScheduleRow(QWidget):
         self.start_box = _spin(self, f"Program {number} starts at", "Hour of the day the program starts "
                                "(0 to 23.75; it may run past midnight)", 0.0, 23.75, 0.25, " h", 2)
         self.hours_box = _spin(self, f"Program {number} hours a day", "Hours a day the program runs",
-                               0.25, 24.0, 0.5, " h a day", 2)
+                               0.25, 24.0, 0.5, " h/day", 2)
         self.remove_button = QToolButton(self)
         self.remove_button.setIcon(icon("minus"))
         self.remove_button.setText("Remove")
@@ -112,7 +115,6 @@ class ScheduleRow(QWidget):
         column.setSpacing(2)
         column.addWidget(self.program_box)
         row = QHBoxLayout()
-        row.addWidget(QLabel("from", self))
         row.addWidget(self.start_box)
         row.addWidget(self.hours_box)
         row.addWidget(self.remove_button)
@@ -270,7 +272,8 @@ class ProjectionView(QWidget):
         scroll = QScrollArea(self)
         scroll.setWidget(editor)
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.editor = editor
         scroll.setAccessibleName("Schedule")
 
         self.plot = battery_plot(self, "Projected battery level",
@@ -305,6 +308,9 @@ class ProjectionView(QWidget):
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
         split.setSizes([EDITOR_WIDTH, 2 * EDITOR_WIDTH])
+        self.splitter = split
+        self._handle_moved = False
+        split.splitterMoved.connect(self._moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -319,6 +325,21 @@ class ProjectionView(QWidget):
         model.slotsChanged.connect(self._slots_changed)
         model.statusChanged.connect(self._status_changed)
         self._slots_changed()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Until the user drags the handle: the editor as wide as it needs (at most
+        ``EDITOR_SHARE`` of the width; it scrolls when narrower), the plot the rest."""
+        super().resizeEvent(event)
+        if self._handle_moved:
+            return
+        total = sum(self.splitter.sizes()) or event.size().width()
+        need = self.editor.minimumSizeHint().width() + self.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent) + 4
+        left = min(need, int(total * EDITOR_SHARE))
+        self.splitter.setSizes([left, max(0, total - left)])
+
+    def _moved(self, *_args: object) -> None:
+        self._handle_moved = True
 
     # --- the schedule ---------------------------------------------------------------
     def program_items(self) -> list[tuple[int, str]]:
