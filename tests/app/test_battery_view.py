@@ -251,3 +251,17 @@ def test_battery_keys_are_listed_and_do_not_clash(stim: StimsimApp) -> None:
         assert action.shortcut().toString() in listed
         assert action.toolTip()
     assert "battery" in stim.window.face_names()
+
+
+def test_alt_letters_of_the_battery_view_are_unique(stim: StimsimApp) -> None:
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton
+
+    battery = stim.window.battery
+    texts = [b.text() for w in (battery.gauge, battery.projection)
+             for b in w.findChildren(QAbstractButton)]
+    texts += [battery.tabs.tabText(i) for i in range(battery.tabs.count())]
+    texts += [a.text() for a in stim.window.menuBar().actions()]
+    letters = [m.group(1).lower() for t in texts if (m := re.search(r"&([^&])", t))]
+    assert len(letters) == len(set(letters)), sorted(letters)

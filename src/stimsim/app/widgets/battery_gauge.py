@@ -79,12 +79,12 @@ class BatteryGauge(QWidget):
         for label in (self.headline, self.meaning, self.figures, self.charger_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.start_button = QPushButton("Start &charging", self)
+        self.start_button = QPushButton("S&tart charging", self)
         self.start_button.setObjectName("startCharging")
         self.start_button.setAccessibleName("Start charging")
         self.start_button.setToolTip("Put the simulated charger on (SIM CHARGE=1)")
         self.start_button.clicked.connect(lambda: self.set_charging(True))
-        self.stop_button = QPushButton("Stop c&harging", self)
+        self.stop_button = QPushButton("Stop charg&ing", self)
         self.stop_button.setObjectName("stopCharging")
         self.stop_button.setAccessibleName("Stop charging")
         self.stop_button.setToolTip("Take the simulated charger off (SIM CHARGE=0)")

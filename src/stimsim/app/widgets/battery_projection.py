@@ -211,7 +211,7 @@ class ProjectionView(QWidget):
         self.add_button.setAccessibleName("Add a program to the day")
         self.add_button.setToolTip("Another program in the day (programs may not overlap)")
         self.add_button.clicked.connect(self._add_clicked)
-        self.reset_button = QPushButton("Reset to the &active program", day)
+        self.reset_button = QPushButton("&Reset to the active program", day)
         self.reset_button.setAccessibleName("Reset the schedule to the active program")
         self.reset_button.setToolTip("The active program all day, and a charging habit that keeps up with it")
         self.reset_button.clicked.connect(self.reset_to_active)
