@@ -265,3 +265,18 @@ def test_alt_letters_of_the_battery_view_are_unique(stim: StimsimApp) -> None:
     texts += [a.text() for a in stim.window.menuBar().actions()]
     letters = [m.group(1).lower() for t in texts if (m := re.search(r"&([^&])", t))]
     assert len(letters) == len(set(letters)), sorted(letters)
+
+
+def test_the_projection_follows_the_active_amplitude(qtbot: QtBot, stim: StimsimApp) -> None:
+    view = stim.window.battery.projection
+    _wait_projection(qtbot, stim)
+    assert view.last is not None and view.last.plan is not None
+    before = view.last.plan.programs[0].power_mw
+    amp = stim.model.status.amplitude_ua
+    stim.worker.step_amplitude(+5)
+    wait_device(qtbot, lambda: stim.model.status.amplitude_ua > amp)
+    wait_device(qtbot, lambda: view.last is not None and view.last.plan is not None
+                and view.last.plan.programs[0].power_mw > before)
+    program = stim.model.active_program()
+    assert program is not None
+    assert view.last.plan.programs[0] == B.ProgramPeriod.of(program, DeviceModel("liion"), 0.0, 24.0)

@@ -167,7 +167,11 @@ class _Runner(QObject):
                 if job is None:
                     self._busy = False
                     return
-            self.done.emit(compute(*job))
+            projected = compute(*job)
+            try:
+                self.done.emit(projected)
+            except RuntimeError:  # the view was deleted while this ran (the app is closing)
+                return
 
 
 def compute(generation: int, plan: Plan | None, error: str) -> Projected:
@@ -322,6 +326,7 @@ class ProjectionView(QWidget):
         self.span_box.currentIndexChanged.connect(lambda _i: self.schedule_changed())
         self.chemistry_box.activated.connect(self._chemistry_chosen)
         self._chemistry_chosen_by_user = False
+        self._running: tuple[int, int] = (0, 0)  #: the active slot and amplitude last projected with
         model.slotsChanged.connect(self._slots_changed)
         model.statusChanged.connect(self._status_changed)
         self._slots_changed()
@@ -451,6 +456,10 @@ class ProjectionView(QWidget):
 
     def _status_changed(self) -> None:
         active = self.model.status.slot
+        running = (active, self.model.status.amplitude_ua)
+        if running != self._running and active in [r.slot for r in self.rows]:
+            self.schedule_changed()  # the active program runs at the amplitude the device reports now
+        self._running = running
         if not self.touched and active in self.model.slots and [r.slot for r in self.rows] != [active]:
             self.reset_to_active()  # the default follows the active program until the user edits
         chem = self.model.status.chemistry.lower()
