@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -59,6 +60,8 @@ YEARS_FROM_DAYS = 400  #: spans longer than this are drawn in years
 CHARGE_EVENING_H = 21.0  #: the default charging habit starts in the evening ...
 CHARGE_STEP_MIN = 5  #: ... for whole steps of 5 minutes
 MAX_ROWS = 8
+FIGURES_MIN_HEIGHT = 40  #: ... and the figures at least this (they scroll)
+PLOT_MIN_HEIGHT = 110  #: the projection plot keeps this much height; the figures below it scroll
 EDITOR_WIDTH = 300  #: the schedule editor's first width, before the view is laid out
 EDITOR_SHARE = 0.5  #: the editor takes at most this share of the width until the handle is dragged
 
@@ -298,12 +301,22 @@ class ProjectionView(QWidget):
         self.figures_label.setObjectName("projectionFigures")
         self.figures_label.setAccessibleName("Projection figures")
         self.figures_label.setWordWrap(True)
+        self.figures_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        right = QWidget(self)
-        right_col = QVBoxLayout(right)
-        right_col.setContentsMargins(0, 0, 0, 0)
-        right_col.addWidget(self.plot, 1)
-        right_col.addWidget(self.figures_label)
+        figures_scroll = QScrollArea(self)
+        figures_scroll.setWidget(self.figures_label)
+        figures_scroll.setWidgetResizable(True)
+        figures_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        figures_scroll.setAccessibleName("Projection figures")
+        figures_scroll.setMinimumHeight(FIGURES_MIN_HEIGHT)
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.plot)
+        right.addWidget(figures_scroll)
+        right.setStretchFactor(0, 3)
+        right.setSizes([3 * PLOT_MIN_HEIGHT, 2 * PLOT_MIN_HEIGHT])
+        right.setStretchFactor(1, 2)
+        right.setChildrenCollapsible(False)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(scroll)
