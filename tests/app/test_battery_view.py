@@ -280,3 +280,10 @@ def test_the_projection_follows_the_active_amplitude(qtbot: QtBot, stim: Stimsim
     program = stim.model.active_program()
     assert program is not None
     assert view.last.plan.programs[0] == B.ProgramPeriod.of(program, DeviceModel("liion"), 0.0, 24.0)
+
+
+def test_bringing_the_view_forward_reads_the_battery(qtbot: QtBot, stim: StimsimApp) -> None:
+    sent: list[str] = []
+    stim.model.consoleLine.connect(lambda line: sent.append(line.text) if line.direction == ">" else None)
+    stim.window.show_face("battery")
+    wait_device(qtbot, lambda: any(" BATT " in f" {t} " for t in sent))

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pyqtgraph as pg
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ..controller import Controller
@@ -26,6 +27,7 @@ class BatteryView(QWidget):
         super().__init__(parent)
         self.setObjectName("batteryView")
         self.model = model
+        self.controller = controller
         self.gauge = BatteryGauge(model, controller, self)
         self.projection = ProjectionView(model, self)
         self.compare = CompareView(model, self)
@@ -50,6 +52,12 @@ class BatteryView(QWidget):
         layout.addWidget(self.gauge, 0)
         layout.addWidget(self.tabs, 1)
         self.tabs.setCurrentIndex(self._names.index(PROJECTION))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        """Brought forward: read BATT now rather than at the next battery poll."""
+        super().showEvent(event)
+        if self.model.connected:
+            self.controller.read_battery()
 
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(self._names.index(name))
