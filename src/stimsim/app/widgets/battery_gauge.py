@@ -111,8 +111,9 @@ class BatteryGauge(QWidget):
         self.history = battery_plot(self, "Battery level this session",
                                     "The level the stimulator reported since it was connected; "
                                     "green while charging. Wheel to zoom in time", "Time since connecting (min)")
-        self.history_curve = self.history.getPlotItem().plot(pen={"color": TRACE, "width": 2})
-        self.charging_curve = self.history.getPlotItem().plot(pen={"color": CHARGING, "width": 3}, connect="finite")
+        self.history_curve = self.history.getPlotItem().plot(pen={"color": TRACE, "width": 2}, stepMode="left")
+        self.charging_curve = self.history.getPlotItem().plot(pen={"color": CHARGING, "width": 3}, connect="finite",
+                                                              stepMode="left")
         self.history_lines = threshold_lines(self.history)
 
         self.history.hide()  # the battery view places it (a tab of its own)
