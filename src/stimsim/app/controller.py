@@ -34,3 +34,10 @@ class Controller(Protocol):
 
     def send_line(self, text: str) -> None:
         """Send a line typed in the console (strict framing is added by the client)."""
+
+    # --- the battery view ---------------------------------------------------------------
+    def set_charging(self, on: bool) -> None:
+        """Put the simulated charger on or off (``SIM CHARGE=``; a board may not have one)."""
+
+    def read_battery(self) -> None:
+        """Read BATT now, not at the next battery poll."""
