@@ -5,7 +5,7 @@
     generator    protocol, engine        (never host)
     host         protocol, engine        (never generator)
     conformance  protocol, engine        (it must be able to send what a client never would)
-    app          host, engine; app/launch.py may also name the built-in generator
+    app          host, engine, record; app/launch.py may also name the built-in generator
     commands     anything
 
 Only app imports PySide6 or pyqtgraph. Imports inside functions count as much as those at
@@ -29,7 +29,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "generator": frozenset({"protocol", "engine"}),
     "host": frozenset({"protocol", "engine"}),
     "conformance": frozenset({"protocol", "engine"}),
-    "app": frozenset({"host", "engine"}),
+    "app": frozenset({"host", "engine", "record"}),
 }
 EXCEPTIONS = {"stimsim.app.launch": frozenset({"generator"})}  #: only the launcher names the built-in generator
 OPEN = frozenset({"", "resources"})  #: the top package (its version), packaged resources

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import __version__
 from ..engine.params import AMP_PATIENT_STEP_UA
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
+from .style import apply_style
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
 from .widgets.device_panel import DevicePanel, PortLister, serial_ports
@@ -228,3 +229,30 @@ class MainWindow(QMainWindow):
         if callable(self._on_close):
             self._on_close()
         super().closeEvent(event)
+
+    # --- presentation mode (for trainers) -------------------------------------------------
+    def set_presentation(self, on: bool, *, full_screen: bool = True) -> None:
+        """Large type, the device panel hidden and each view's clinician controls hidden (a view
+        with a ``set_presentation(on)`` method hides its own); full screen unless told not to."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_style(app, presentation=on)
+        self.presentation = on
+        self.remote.setMinimumWidth(0)
+        self.remote.setMaximumWidth(16_777_215)
+        self.remote.ensurePolished()
+        self.remote.setFixedWidth(self.remote.sizeHint().width() + REMOTE_SLACK_PX)
+        if on:
+            self.show_device_panel(False)
+        self.device_panel.setVisible(not on)
+        self.device_panel_action.setEnabled(not on)
+        if not on:
+            self.show_device_panel(True)
+        for index in range(self.faces.count()):
+            hook = getattr(self.faces.widget(index), "set_presentation", None)
+            if callable(hook):
+                hook(on)
+        if on and full_screen:
+            self.showFullScreen()
+        elif not on and self.isFullScreen():
+            self.showNormal()

@@ -17,9 +17,10 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 
 def _registrars() -> list[Registrar]:
-    from . import device_commands, engine_commands, gui_command, record_commands
+    from . import device_commands, engine_commands, gui_command, record_commands, report_command
 
-    return [gui_command.register, engine_commands.register, device_commands.register, record_commands.register]
+    return [gui_command.register, engine_commands.register, device_commands.register, record_commands.register,
+            report_command.register]
 
 
 REGISTRARS: list[Registrar] = _registrars()
