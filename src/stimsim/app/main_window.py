@@ -11,6 +11,7 @@ from ..engine.params import AMP_PATIENT_STEP_UA
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
+from .records.keys import KEYS as RECORDS_KEYS
 from .style import apply_style
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
@@ -37,6 +38,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
     (EXPORT_CSV_KEY, "export the scope's data as CSV"),
     (QUIT_KEY, "quit"),
+    *RECORDS_KEYS,
 )
 
 

@@ -15,26 +15,12 @@ from ...engine import files
 from ..controller import Controller
 from ..model import AppModel
 from .document import ProgramDocument, RecentFiles
+from .keys import OPEN_KEY, READ_KEY, SAVE_AS_KEY, SAVE_KEY, SEND_KEY
 from .transfer import TransferResult
 
-OPEN_KEY = "Ctrl+O"
-SAVE_KEY = "Ctrl+S"
-SAVE_AS_KEY = "Ctrl+Shift+S"
-SEND_KEY = "Ctrl+Shift+W"
-READ_KEY = "Ctrl+Shift+R"
 FILTER = "stimsim program files (*.stimsim.json *.json);;All files (*)"
 SUFFIX = ".stimsim.json"
 CLINICIAN = "CLINICIAN"
-
-#: The File menu's keys, for Help > Keyboard.
-KEYS: tuple[tuple[str, str], ...] = (
-    (OPEN_KEY, "open a program file"),
-    (SAVE_KEY, "save the program set"),
-    (SAVE_AS_KEY, "save the program set under another name"),
-    (SEND_KEY, "send the program set to the stimulator (each slot read back and compared)"),
-    (READ_KEY, "read the stimulator's programs into a program set"),
-)
-
 
 def ask_clinician_pin(parent: QWidget) -> str | None:
     """The clinician PIN, asked in a password field; None if the user cancels.

@@ -21,17 +21,18 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ...record import chain
 from ..model import AppModel
+from .keys import NOTE_KEY
 from .recorder import NOTE, SessionRecorder
 from .report import ReportError, load_record, write_report
 
 COLUMNS = ("Time (UTC)", "Who", "What", "Text")
-NOTE_KEY = "Ctrl+Return"
 VERIFY_DELAY_MS = 300  #: the chain is checked again this long after the last new entry
 
 
@@ -60,6 +61,9 @@ class RecordView(QWidget):
         self.filter_edit.setAccessibleName("Filter the record")
         self.filter_edit.setToolTip("Show only the entries whose time, who, what or text contain these words")
         self.filter_edit.setClearButtonEnabled(True)
+        for clear in self.filter_edit.findChildren(QToolButton):
+            clear.setAccessibleName("Clear the filter")
+            clear.setToolTip("Clear the filter: show every entry")
         self.filter_edit.textChanged.connect(self._apply_filter)
         top.addWidget(self.filter_edit, 1)
         self.verify_button = QPushButton("&Verify", self)

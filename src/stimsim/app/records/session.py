@@ -17,10 +17,10 @@ from .autosave import Autosaver
 from .data_folder import autosave_folder, recent_file, records_folder
 from .document import ProgramDocument, RecentFiles
 from .file_menu import FileActions
+from .keys import PRESENTATION_KEYS
 from .record_view import RecordView
 from .recorder import SessionRecorder
 
-PRESENTATION_KEYS = ("F11", "Ctrl+Shift+P")
 RECORD_FACE = "record"
 
 
