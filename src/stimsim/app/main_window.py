@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
 
     # --- presentation mode (for trainers) -------------------------------------------------
     def set_presentation(self, on: bool, *, full_screen: bool = True) -> None:
-        """Large type, the device panel hidden and each view's clinician controls hidden (a view
+        """Large type, the device panel collapsed and each view's clinician controls hidden (a view
         with a ``set_presentation(on)`` method hides its own); full screen unless told not to."""
         app = QApplication.instance()
         if isinstance(app, QApplication):
@@ -244,12 +244,7 @@ class MainWindow(QMainWindow):
         self.remote.setMaximumWidth(16_777_215)
         self.remote.ensurePolished()
         self.remote.setFixedWidth(self.remote.sizeHint().width() + REMOTE_SLACK_PX)
-        if on:
-            self.show_device_panel(False)
-        self.device_panel.setVisible(not on)
-        self.device_panel_action.setEnabled(not on)
-        if not on:
-            self.show_device_panel(True)
+        self.show_device_panel(not on)  # Ctrl+D still brings it back for a moment
         for index in range(self.faces.count()):
             hook = getattr(self.faces.widget(index), "set_presentation", None)
             if callable(hook):

@@ -51,10 +51,10 @@ def test_presentation_mode_hides_the_device_panel_and_asks_views_to_hide_clinici
     window = rstim.window
     editor = _Editor()
     window.add_face("clinician", editor, "Clinician", "test view")
-    assert not window.device_panel.isHidden()
+    assert window.splitter.sizes()[1] > 0
     rstim.session.presentation_action.setChecked(True)
-    assert window.device_panel.isHidden() and not window.device_panel_action.isEnabled()
+    assert window.splitter.sizes()[1] == 0 and not window.device_panel_action.isChecked()
     assert editor.presenting == [True] and window.isFullScreen()
     rstim.session.presentation_action.setChecked(False)
-    assert not window.device_panel.isHidden() and window.device_panel_action.isEnabled()
+    assert window.splitter.sizes()[1] > 0 and window.device_panel_action.isChecked()
     assert editor.presenting == [True, False] and not window.isFullScreen()
