@@ -40,6 +40,19 @@ def test_an_unsaved_set_is_autosaved_on_change_and_offered_back(qtbot: QtBot, tm
     assert doc2.program_file == _example() and doc2.modified
 
 
+def test_a_copy_not_yet_offered_survives_opening_a_file_and_a_clean_exit(qtbot: QtBot, tmp_path: Path) -> None:
+    owner = QObject()
+    doc = ProgramDocument(owner)
+    saver = Autosaver(doc, tmp_path / "autosave", owner)
+    doc.replace(_example(), "edited")
+    assert saver.save_now()
+    later = ProgramDocument(owner)
+    again = Autosaver(later, tmp_path / "autosave", owner)  # a start that has not asked yet
+    assert again.unoffered
+    later.open(next(p for p in example_programs() if p.name.startswith("tonic")))
+    assert again.pending() is not None
+
+
 def test_declining_or_saving_clears_the_autosave(qtbot: QtBot, tmp_path: Path) -> None:
     owner = QObject()
     doc = ProgramDocument(owner)
@@ -66,6 +79,6 @@ def test_the_app_keeps_unsaved_work_for_the_next_start_and_a_clean_exit_leaves_n
     doc = ProgramDocument(owner)
     assert Autosaver(doc, data / "autosave", owner).offer(lambda text: True)
     session.document.modified = False
-    session._unoffered = False
+    session.autosave.unoffered = False
     session.close(clean=True)
     assert session.autosave.pending() is None

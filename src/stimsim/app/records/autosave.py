@@ -45,6 +45,7 @@ class Autosaver(QObject):
         self._soon.setSingleShot(True)
         self._soon.setInterval(CHANGE_DELAY_MS)
         self._soon.timeout.connect(self.save_now)
+        self.unoffered = self.pending() is not None  #: a copy the last session left, not yet offered back
         document.changed.connect(self._changed)
 
     @property
@@ -63,7 +64,8 @@ class Autosaver(QObject):
         else:
             self._timer.stop()
             self._soon.stop()
-            self.clear()  # saved: nothing left to recover
+            if not self.unoffered:
+                self.clear()  # saved: nothing left to recover (a copy not yet offered stays)
 
     def save_now(self) -> bool:
         """Write the unsaved set (set first, then the note that names it: a half-written pair is never offered)."""
@@ -107,6 +109,7 @@ class Autosaver(QObject):
     def offer(self, ask: AskRestore) -> bool:
         """Offer the last session's unsaved set back; restore it or forget it as the user says."""
         found = self.pending()
+        self.unoffered = False
         if found is None:
             return False
         what = found.path.name if found.path else (found.origin or "an untitled program set")

@@ -36,7 +36,6 @@ class SessionFiles(QObject):
         self.document = ProgramDocument(self)
         self.files = FileActions(window, model, controller, self.document, RecentFiles(recent_file(data)))
         self.autosave = Autosaver(self.document, autosave_folder(data), self)
-        self._unoffered = self.autosave.pending() is not None  #: left by a session that ended without saving
         self.view = RecordView(model, self.recorder, window.faces)
         window.add_face(RECORD_FACE, self.view, "Record",
                         "This session's record: every action and device event; notes; the PDF report")
@@ -68,7 +67,6 @@ class SessionFiles(QObject):
     # --- start and end ----------------------------------------------------------------------
     def offer_recovery(self) -> bool:
         """At start: bring back what the last session left unsaved, if the user wants it."""
-        self._unoffered = False
         return self.autosave.offer(self.ask_restore)
 
     def _ask_restore(self, text: str) -> bool:
@@ -96,7 +94,7 @@ class SessionFiles(QObject):
     def close(self, *, clean: bool = True) -> None:
         """The app is closing: seal the record; a clean exit leaves no autosave behind."""
         self.autosave.stop()
-        if clean and not self.document.modified and not self._unoffered:
+        if clean and not self.document.modified and not self.autosave.unoffered:
             self.autosave.clear()
         elif self.document.modified:
             self.autosave.save_now()
