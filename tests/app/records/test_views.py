@@ -11,10 +11,13 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 from stimsim.app.launch import StimsimApp
+from stimsim.record import chain
 
 
-def _gui(*args: str) -> subprocess.CompletedProcess[str]:
+def _gui(*args: str, data: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    if data is not None:
+        env["STIMSIM_DATA_DIR"] = str(data)
     return subprocess.run([sys.executable, "-m", "stimsim", "gui", *args], capture_output=True, text=True,
                           env=env, timeout=60)
 
@@ -22,9 +25,13 @@ def _gui(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("view", ["remote", "record"])
 def test_view_screenshot_renders_that_view(view: str, tmp_path: Path) -> None:
     out = tmp_path / f"{view}.png"
-    done = _gui("--view", view, "--screenshot", str(out))
+    done = _gui("--view", view, "--screenshot", str(out), data=tmp_path / "data")
     assert done.returncode == 0, done.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    records = list((tmp_path / "data" / "records").glob("*.jsonl"))  # a screenshot run keeps its record too
+    assert len(records) == 1
+    entries = chain.read(records[0])
+    assert entries[-1]["what"] == chain.CLOSE and any(e["what"] == "device" for e in entries)
 
 
 def test_an_unknown_view_exits_2_naming_the_views(tmp_path: Path) -> None:
