@@ -68,7 +68,7 @@ class _Transfer:
     dropped by STOP, so its caller always hears how it ended."""
 
     name: str
-    run: Job
+    run: Callable[[Client | None], None]  #: given None when no stimulator is connected
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class DeviceWorker(QObject):
             finally:
                 self.setupFinished.emit(job.name, failed or "")
         elif isinstance(job, _Transfer):
-            job.run(self.link.client)  # type: ignore[arg-type]  # run_transfer's job checks for None
+            job.run(self.link.client)
         elif job is None and self.link.client is not None:
             self.link.guarded(self.link.poll, "poll")
 
