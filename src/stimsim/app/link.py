@@ -448,6 +448,12 @@ class DeviceLink:
         self._read_battery(client)
         self.publish(client.status())
 
+    # --- files and records --------------------------------------------------------------
+    def reread_slots(self, client: Client) -> None:
+        """After a program set was sent: the slots and status as the device has them now."""
+        self._read_slots(client)
+        self.publish(client.status())
+
 
 def _forget_device(m: AppModel) -> None:
     m.set_status(Status())

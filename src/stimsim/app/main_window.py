@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import __version__
 from ..engine.params import AMP_PATIENT_STEP_UA
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
+from .records.keys import KEYS as RECORDS_KEYS
+from .style import apply_style
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
 from .widgets.battery_view import BatteryView
@@ -35,7 +37,6 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Space", "stimulation on / off"),
     ("Esc", "STOP, at once, from anywhere in the app"),
     (RECONNECT_KEY, "reconnect: open the port again and re-read the stimulator"),
-    ("Ctrl+1, Ctrl+2, ...", "bring a view forward (View menu): the scope first"),
     (DEVICE_PANEL_KEY, "show or hide the device panel"),
     (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
     (EXPORT_CSV_KEY, "export the scope's data as CSV"),
@@ -43,11 +44,14 @@ KEYS: tuple[tuple[str, str], ...] = (
     (BATTERY_IMAGE_KEY, "battery view: export the level or projection plot as a PNG or SVG image"),
     (BATTERY_CSV_KEY, "battery view: export the data of the tab in front (level, projection, comparison) as CSV"),
     (QUIT_KEY, "quit"),
+    *RECORDS_KEYS,
 )
 
 
-def keys_help() -> str:
-    rows = "".join(f"<tr><td><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in KEYS)
+def keys_help(views: tuple[str, ...] = ()) -> str:
+    """Every key of the app; ``views`` are the titles of the views Ctrl+1, Ctrl+2, ... bring forward."""
+    keys = [*KEYS, *((f"Ctrl+{i}", f"the {title} view") for i, title in enumerate(views, start=1))]
+    rows = "".join(f"<tr><td><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in keys)
     return f"<table>{rows}</table>"
 
 
@@ -169,7 +173,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         keys = QAction("&Keyboard", self)
         keys.setToolTip("Every key of the app")
-        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard", keys_help()))
+        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard", keys_help(self.face_titles())))
         help_menu.addAction(keys)
         about = QAction("&About stimsim", self)
         about.triggered.connect(lambda: QMessageBox.about(
@@ -213,6 +217,9 @@ class MainWindow(QMainWindow):
 
     def face_names(self) -> tuple[str, ...]:
         return tuple(self._face_names)
+
+    def face_titles(self) -> tuple[str, ...]:
+        return tuple(self.faces.tabText(i).replace("&", "") for i in range(self.faces.count()))
 
     def show_device_panel(self, shown: bool) -> None:
         """Show the device panel, or collapse it so the scope has the whole height."""
@@ -273,3 +280,25 @@ class MainWindow(QMainWindow):
         if callable(self._on_close):
             self._on_close()
         super().closeEvent(event)
+
+    # --- presentation mode (for trainers) -------------------------------------------------
+    def set_presentation(self, on: bool, *, full_screen: bool = True) -> None:
+        """Large type, the device panel collapsed and each view's clinician controls hidden (a view
+        with a ``set_presentation(on)`` method hides its own); full screen unless told not to."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_style(app, presentation=on)
+        self.presentation = on
+        self.remote.setMinimumWidth(0)
+        self.remote.setMaximumWidth(16_777_215)
+        self.remote.ensurePolished()
+        self.remote.setFixedWidth(self.remote.sizeHint().width() + REMOTE_SLACK_PX)
+        self.show_device_panel(not on)  # Ctrl+D still brings it back for a moment
+        for index in range(self.faces.count()):
+            hook = getattr(self.faces.widget(index), "set_presentation", None)
+            if callable(hook):
+                hook(on)
+        if on and full_screen:
+            self.showFullScreen()
+        elif not on and self.isFullScreen():
+            self.showNormal()
