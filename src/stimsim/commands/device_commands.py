@@ -17,7 +17,9 @@ from . import UsageError
 _DEVICE_EPILOG = """\
 Lines are typed as a person would (STATUS, AMP STEP=+1, READ SLOT=2); the SEQ and CRC
 are added, and lost or damaged exchanges are resent as the app does. In the console,
-:login PIN logs in (challenge-response), :events shows queued events, :quit leaves.
+:help lists its commands and the protocol's verbs, :login PIN logs in (challenge-response),
+:events shows queued events, :quit (or quit, exit, Ctrl-D) leaves; Ctrl-C clears the line;
+lines typed at a terminal are kept across sessions (PINs left out).
 Exit status: 0 every line answered OK, 1 a line was refused (ERR) or the device did
 not answer, 2 bad usage."""
 
@@ -90,14 +92,12 @@ def _emulate(args: argparse.Namespace) -> int:
 
 
 def _check_line(line: str) -> str:
-    text = line.strip()
-    if not text:
-        raise UsageError("an empty LINE")
-    if text.startswith("#") or " *" in text or text.startswith("*"):
-        raise UsageError(f"{line!r}: type the line without SEQ and CRC; they are added")
-    if not text.isascii() or not text.isprintable():
-        raise UsageError(f"{line!r}: only printable ASCII can be sent")
-    return text
+    from ..host.console import check_line
+
+    try:
+        return check_line(line)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _device(args: argparse.Namespace) -> int:
@@ -110,9 +110,6 @@ def _device(args: argparse.Namespace) -> int:
     lines = [_check_line(line) for line in args.lines]
     if args.timeout <= 0 or args.retries < 0:
         raise UsageError("--timeout must be above 0 and --retries at least 0")
-
-    def on_event(event: object) -> None:
-        print(event, flush=True)
 
     def on_line(direction: str, data: bytes) -> None:
         for raw in data.decode("ascii", "replace").splitlines():
@@ -140,9 +137,9 @@ def _device(args: argparse.Namespace) -> int:
                 client.login(args.login)
             client.pending_events()  # a power-up !BOOT seen while connecting is not news
             if not lines:
-                if not args.raw:
-                    client.on_event = on_event
-                return _console(client, raw=args.raw)
+                from ..host.console import Console
+
+                return Console(client, raw=args.raw).run()
             status = 0
             for line in lines:
                 reply = client.send_text(line)
@@ -174,85 +171,6 @@ def _print_events(client: object, seconds: float, quiet: bool = False) -> None:
             return
         if not quiet:
             print(event, flush=True)
-
-
-def _console(client: object, *, raw: bool) -> int:
-    from ..host.client import Client, ClientError
-
-    assert isinstance(client, Client)
-    _setup_readline()
-    role = client.info.role if client.info else "?"
-    print(f"connected to {client.info.model if client.info else '?'} at {client.url}; "
-          ":login PIN, :events, :quit", file=sys.stderr)
-    status = 0
-    prompting = sys.stdin.isatty()
-    while True:
-        try:
-            text = input(f"{role.lower()}> " if prompting else "").strip()
-        except EOFError:
-            print(file=sys.stderr)
-            return status
-        except KeyboardInterrupt:
-            print(file=sys.stderr)
-            continue
-        if not text:
-            continue
-        if text in (":quit", ":q", ":exit"):
-            return status
-        try:
-            if text.startswith(":login"):
-                parts = text.split()
-                if len(parts) != 2:
-                    print("usage: :login PIN", file=sys.stderr)
-                    continue
-                role = client.login(parts[1])
-                print(f"OK ROLE={role}")
-                continue
-            if text == ":events":
-                for event in client.pending_events():
-                    print(event)
-                continue
-            if text.startswith(":"):
-                print(f"unknown console command {text}", file=sys.stderr)
-                continue
-            try:
-                line = _check_line(text)
-            except UsageError as exc:
-                print(exc, file=sys.stderr)
-                continue
-            reply = client.send_text(line)
-            if not raw:
-                print(reply)
-            if reply.ok and "ROLE" in reply.as_dict():
-                role = reply.get("ROLE") or role
-            if line.split()[0].upper() == "HELLO":
-                role = "PATIENT"
-        except ClientError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 1
-
-
-def _setup_readline() -> None:
-    """Line editing and a kept history, for a person at a terminal only."""
-    if not sys.stdin.isatty():
-        return
-    try:
-        import readline
-    except ImportError:  # pragma: no cover - not on every platform
-        return
-    try:
-        import platformdirs
-
-        history = Path(platformdirs.user_state_dir("stimsim")) / "device_history"
-        history.parent.mkdir(parents=True, exist_ok=True)
-        if history.exists():
-            readline.read_history_file(history)
-        readline.set_history_length(1000)
-        import atexit
-
-        atexit.register(readline.write_history_file, history)
-    except OSError:
-        pass
 
 
 # --- conformance -------------------------------------------------------------------------------
