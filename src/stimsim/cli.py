@@ -7,8 +7,10 @@ Exit status: 0 done, 1 the work failed, 2 bad usage or bad input (one clear line
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 from . import __version__
 from .commands import REGISTRARS, UsageError
@@ -30,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the desktop app on the built-in virtual generator.",
     )
     parser.add_argument("--version", action="version", version=f"stimsim {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # The registrars take the plain argparse type; every subparser made here is a _Parser.
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser))
     for register in REGISTRARS:
         register(sub)
     return parser
@@ -53,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (``| head``): stop quietly, as a shell tool does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return result
 
 

@@ -23,6 +23,10 @@ lines typed at a terminal are kept across sessions (PINs left out).
 Exit status: 0 every line answered OK, 1 a line was refused (ERR) or the device did
 not answer, 2 bad usage."""
 
+_CONFORMANCE_EPILOG = """\
+Options go before the URL or '--'. Exit status: 0 every check passed (or was skipped),
+1 a check failed or the device could not be reached, 2 bad usage."""
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emulate = sub.add_parser(
@@ -58,9 +62,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "conformance", help="run the protocol conformance suite against a device",
         description="Check every rule of the protocol against a device: a URL, or a command that "
                     "prints 'PORT ...' first (as 'stimsim emulate' does), given after '--'. One line "
-                    "per check, then 'N passed, N failed'. Exit status 1 if any check failed.")
+                    "per check, then 'N passed, N failed' (', N skipped').",
+        epilog=_CONFORMANCE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     conformance.add_argument("--pin", default=DEFAULT_PIN, help=f"the device's clinician PIN (default {DEFAULT_PIN})")
     conformance.add_argument("--quick", action="store_true", help="skip the 10 s TEST lease check")
+    conformance.add_argument("--list", action="store_true", help="print the checks' names, one a line; send nothing")
+    conformance.add_argument("-k", dest="pattern", metavar="PATTERN",
+                             help="run only the checks whose name holds PATTERN (case-insensitive); "
+                                  "setup and cleanup still run")
+    conformance.add_argument("-v", "--verbose", action="store_true",
+                             help="print each check's traffic: the lines sent (>) and received (<)")
+    conformance.add_argument("--json", action="store_true",
+                             help="print one JSON document (checks, results, details, seconds, totals) "
+                                  "instead of the lines")
+    conformance.add_argument("--junit", type=Path, metavar="FILE",
+                             help="also write JUnit XML to FILE, one testcase per check")
+    conformance.add_argument("--baud", type=int, metavar="N",
+                             help="baud rate of a serial port (ignored, with a note, for socket:// and ptys)")
     conformance.add_argument("target", nargs=argparse.REMAINDER, metavar="URL | -- COMMAND...")
     conformance.set_defaults(run=_conformance)
 
@@ -178,9 +196,34 @@ def _print_events(client: object, seconds: float, quiet: bool = False) -> None:
 
 def _conformance(args: argparse.Namespace) -> int:
     from .. import conformance
+    from ..conformance.runner import select
     from ..generator import urlhandler
+    from ..protocol.login import valid_pin
 
     urlhandler.register()  # virtual:// reaches the built-in generator
+
+    if not valid_pin(args.pin):
+        raise UsageError(f"--pin {args.pin!r}: a PIN is 4 to 8 digits")
+    if args.baud is not None and not 0 < args.baud <= 12_000_000:
+        raise UsageError(f"--baud {args.baud}: a baud rate is 1..12000000")
+    if args.pattern is not None and not args.pattern.strip():
+        raise UsageError("-k: an empty PATTERN")
+    chosen = select(args.pattern)
+    if not chosen:
+        raise UsageError(f"-k {args.pattern!r} selects none of the {len(conformance.CHECKS)} checks "
+                         "(--list shows their names)")
+    if args.list:
+        for name, _ in chosen:
+            print(name)
+        return 0
+    if args.junit is not None and (args.junit.is_dir() or not args.junit.resolve().parent.is_dir()):
+        raise UsageError(f"--junit {args.junit}: not a file in an existing folder")
+    names = {name for name, _ in chosen}
+    only = None
+    if args.pattern is not None:
+        only = names.__contains__
+        print(f"stimsim conformance: -k {args.pattern} selects {len(chosen)} of {len(conformance.CHECKS)} "
+              "checks (setup and cleanup run too)", file=sys.stderr, flush=True)
 
     target: list[str] = list(args.target)
     if not target:
@@ -189,14 +232,13 @@ def _conformance(args: argparse.Namespace) -> int:
         command = target[1:]
         if not command:
             raise UsageError("no command after '--'")
-        return conformance.run_command(command, pin=args.pin, quick=args.quick)
+        return conformance.run_command(command, pin=args.pin, quick=args.quick, only=only, verbose=args.verbose,
+                                       as_json=args.json, junit=args.junit, baud=args.baud)
     if len(target) != 1:
         raise UsageError(f"one URL expected, got {' '.join(target)} (options go before the URL; "
                          "a command goes after '--')")
-    from ..protocol.transport import TransportError
-
-    try:
-        return conformance.run(target[0], pin=args.pin, quick=args.quick)
-    except TransportError as exc:
-        print(f"stimsim conformance: {exc}", file=sys.stderr)
-        return 1
+    url = target[0]
+    if "://" not in url and not os.path.exists(url):
+        raise UsageError(f"{url}: no such device (a serial port, pty path, socket://host:port or virtual://)")
+    return conformance.run(url, pin=args.pin, quick=args.quick, only=only, verbose=args.verbose,
+                           as_json=args.json, junit=args.junit, baud=args.baud)
