@@ -121,6 +121,7 @@ def _check_line(line: str) -> str:
 def _device(args: argparse.Namespace) -> int:
     from ..generator import urlhandler
     from ..host.client import Client, ClientError, ProtocolMismatch
+    from ..host.console import keyboard_interrupts_here
     from ..protocol.transport import TransportError
 
     urlhandler.register()  # virtual:// reaches the built-in generator
@@ -135,8 +136,9 @@ def _device(args: argparse.Namespace) -> int:
                 print(f"{direction} {raw}", flush=True)
 
     try:
-        client = Client.connect(args.url, timeout=args.timeout, retries=args.retries,
-                                on_line=on_line if args.raw else None)
+        with keyboard_interrupts_here():  # Ctrl-C reaches the console's prompt, not a helper thread
+            client = Client.connect(args.url, timeout=args.timeout, retries=args.retries,
+                                    on_line=on_line if args.raw else None)
     except TransportError as exc:
         missing = "://" not in args.url and not os.path.exists(args.url)
         if missing or "protocol" in str(exc):

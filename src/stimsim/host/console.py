@@ -56,6 +56,24 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def keyboard_interrupts_here() -> Iterator[None]:
+    """Threads started inside (the client's reader, a virtual device) never take SIGINT.
+
+    A Ctrl-C delivered to one of them would not wake the prompt's ``select`` in this thread:
+    the line would clear only at the next key. They inherit the mask set here."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on every platform
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def history_path() -> Path:
     """Where the console keeps the lines typed (the platform's per-user state folder)."""
     import platformdirs
