@@ -115,19 +115,27 @@ def test_console_on_a_terminal_ctrl_c_clears_ctrl_d_leaves_history_is_kept(tmp_p
         assert "OK STIM=OFF" in term.expect("STIMSIM-VG patient> ")
         term.type(":login 0000\r")
         assert "OK ROLE=CLINICIAN" in term.expect("STIMSIM-VG clinician> ")  # the prompt shows the role
+        for line in ("PROG SLOT=1 MODE=TONIC AMP=1000 PW=100 RATE=40 ELEC=4:-100,5:+100", "SELECT SLOT=1",
+                     "STIM ON"):
+            term.type(line + "\r")
+            assert "OK " in term.expect("clinician> ")
+        term.type("SIM FAULT=OPEN:4\r")  # events follow the reply: whole lines, before the prompt
+        shown = term.expect("clinician> ").replace("\r\n", "\n").split("\n")
+        assert shown[-3:] == ["!FAULT CONTACT=4 KIND=OPEN", "!STIM STIM=OFF REASON=FAULT", "STIMSIM-VG clinician> "]
         term.type("\x04")  # Ctrl-D at an empty prompt ends the console
         assert term.close() == 0
     finally:
         if term.proc.poll() is None:
             term.close()
     history = (tmp_path / "stimsim" / "device_history").read_text()
-    assert "STATUS" in history and "0000" not in history and "STAT\n" not in history  # no PIN kept
+    assert history.splitlines()[-1] == "SIM FAULT=OPEN:4" and "STATUS" in history.splitlines()
+    assert "0000" not in history and "STAT" not in history.splitlines()  # no PIN kept, nor the cleared line
 
     term = Terminal(tmp_path)  # a new session recalls the last line with the up arrow
     try:
         term.expect("patient> ")
-        term.type("\x1b[A\r")
-        assert "OK STIM=OFF" in term.expect("patient> ")
+        term.type("\x1b[A\r")  # the last line typed before
+        assert "OK FAULT=OPEN:4" in term.expect("patient> ")
         term.type("quit\r")
         term.expect("is taken as the console's :quit")
         assert term.close() == 0

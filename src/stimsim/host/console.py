@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +25,7 @@ from .client import Client, ClientError
 CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
     (":help", "this list (also 'help' or '?' typed alone)"),
     (":login [PIN]", "log in as clinician (without PIN: asked for, not echoed)"),
-    (":events", "show the events that came since the last line"),
+    (":events", "list again the events that came since the last line sent"),
     (":quit", "leave (also 'quit', 'exit', Ctrl-D); Ctrl-C clears the line"),
 )
 #: Words typed alone that mean a console command; the console's answer says so.
@@ -32,6 +34,7 @@ ALIASES: dict[str, str] = {
     ":q": ":quit", ":exit": ":quit", "quit": ":quit", "exit": ":quit", "quit()": ":quit", "exit()": ":quit",
 }
 HISTORY_LENGTH = 1000
+EVENTS_AFTER_REPLY_S = 0.03  #: at a terminal, how long events following a reply are awaited
 
 
 def check_line(line: str) -> str:
@@ -106,6 +109,8 @@ class Console:
         self.status = 0
         self._readline: ModuleType | None = None
         self._prompting = False
+        self._output = threading.Lock()  #: events come from the reader thread: whole lines only
+        self._held: list[Event] = []  #: events that came while no prompt was shown
 
     @property
     def prompt(self) -> str:
@@ -119,7 +124,7 @@ class Console:
                       ":help lists the commands, :quit or Ctrl-D leaves")
             while True:
                 try:
-                    self._prompting = True
+                    self._start_prompt()
                     text = input(self.prompt).strip() if self.stdin is sys.stdin else self._read_line()
                 except EOFError:
                     if self.interactive:
@@ -129,7 +134,8 @@ class Console:
                     self._say("")
                     continue
                 finally:
-                    self._prompting = False
+                    with self._output:
+                        self._prompting = False
                 if not text:
                     continue
                 if _secret(text):
@@ -157,14 +163,14 @@ class Console:
         if command == ":quit":
             return False
         if command == ":help":
-            print(help_text(), file=self.out, flush=True)
+            self._print(help_text())
             return True
         try:
             if command == ":login":
                 self._login(text.split()[1:])
             elif command == ":events":
                 for event in self.client.pending_events():
-                    print(event, file=self.out, flush=True)
+                    self._print(str(event))
             elif command is not None:
                 self._say(f"unknown console command {word} (:help lists them)")
             else:
@@ -172,6 +178,8 @@ class Console:
         except ClientError as exc:
             self._say(f"error: {exc}")
             self.status = 1
+            if self.client.info is not None:  # a restart re-reads the device: its role now
+                self.role = self.client.info.role
         return True
 
     def _login(self, words: list[str]) -> None:
@@ -189,7 +197,7 @@ class Console:
                 self._say("")
                 return
         self.role = self.client.login(pin)
-        print(f"OK ROLE={self.role}", file=self.out, flush=True)
+        self._print(f"OK ROLE={self.role}")
 
     def _send(self, text: str) -> None:
         try:
@@ -197,9 +205,12 @@ class Console:
         except ValueError as exc:
             self._say(str(exc))
             return
+        self.client.pending_events()  # :events lists what came since the last line sent
         reply = self.client.send_text(line)
         if not self.raw:
-            print(reply, file=self.out, flush=True)
+            self._print(str(reply))
+            if self.interactive:
+                time.sleep(EVENTS_AFTER_REPLY_S)  # the events a reply brings show before the prompt
         if reply.ok and reply.get("ROLE"):
             self.role = reply.get("ROLE") or self.role
         elif line.split()[0].upper() == "HELLO":
@@ -207,17 +218,37 @@ class Console:
 
     # output --------------------------------------------------------------------------------
 
+    def _print(self, text: str, stream: TextIO | None = None) -> None:
+        stream = stream or self.out
+        with self._output:
+            stream.write(text + "\n")
+            stream.flush()
+
     def _say(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
+        self._print(text, self.err)
 
     def _show_event(self, event: Event) -> None:
-        """An event from the reader thread; at a prompt it goes above the line being typed."""
-        if self.interactive and self._prompting:
+        """An event from the reader thread. At a terminal it goes above the line being typed
+        at the prompt, or waits for the prompt (never into the middle of a reply or of it)."""
+        if not self.interactive:
+            self._print(str(event))
+            return
+        with self._output:
+            if not self._prompting:
+                self._held.append(event)
+                return
             typed = self._readline.get_line_buffer() if self._readline is not None else ""
             self.out.write(f"\r\x1b[K{event}\n{self.prompt}{typed}")
             self.out.flush()
-        else:
-            print(event, file=self.out, flush=True)
+
+    def _start_prompt(self) -> None:
+        """Show the events held back, then let new ones go above the prompt."""
+        with self._output:
+            for event in self._held:
+                self.out.write(f"{event}\n")
+            self.out.flush()
+            self._held.clear()
+            self._prompting = True
 
     # history -------------------------------------------------------------------------------
 
