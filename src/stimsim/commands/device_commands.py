@@ -60,8 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     conformance = sub.add_parser(
         "conformance", help="run the protocol conformance suite against a device",
-        description="Check every rule of the protocol against a device: a URL, or a command that "
-                    "prints 'PORT ...' first (as 'stimsim emulate' does), given after '--'. One line "
+        description="Check every rule of the protocol against a device: a URL, or a command that\n"
+                    "prints 'PORT ...' first (as 'stimsim emulate' does), given after '--'. One line\n"
                     "per check, then 'N passed, N failed' (', N skipped').",
         epilog=_CONFORMANCE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     conformance.add_argument("--pin", default=DEFAULT_PIN, help=f"the device's clinician PIN (default {DEFAULT_PIN})")
