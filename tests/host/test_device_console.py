@@ -136,6 +136,10 @@ def test_console_on_a_terminal_ctrl_c_clears_ctrl_d_leaves_history_is_kept(tmp_p
         term.expect("patient> ")
         term.type("\x1b[A\r")  # the last line typed before
         assert "OK FAULT=OPEN:4" in term.expect("patient> ")
+        term.type(":login\r")  # the PIN asked for, not echoed
+        term.expect("PIN: ")
+        term.type("0000\r")
+        assert "0000" not in term.expect("clinician> ")
         term.type("quit\r")
         term.expect("is taken as the console's :quit")
         assert term.close() == 0
