@@ -116,7 +116,7 @@ class Result:
 
 def run_checks(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False,
                emit: Callable[[Result], None] | None = None,
-               only: Callable[[str], bool] | None = None) -> list[Result]:
+               only: Callable[[str], bool] | None = None, command: list[str] | None = None) -> list[Result]:
     """Run every check against ``url``; ``emit`` sees each result as it is decided."""
     results: list[Result] = []
 
@@ -126,7 +126,7 @@ def run_checks(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False,
             emit(result)
 
     link = Link(url)
-    ctx = Ctx(link, pin=pin, quick=quick)
+    ctx = Ctx(link, pin=pin, quick=quick, command=command)
     try:
         try:
             setup(ctx)
@@ -166,10 +166,12 @@ def summary(results: list[Result]) -> str:
     return text + (f", {skipped} skipped" if skipped else "")
 
 
-def run(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | None = None) -> int:
+def run(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | None = None,
+        command: list[str] | None = None) -> int:
     """``stimsim conformance URL``: one line per check, the count line; 0 if nothing failed."""
     out = out or sys.stdout
-    results = run_checks(url, pin=pin, quick=quick, emit=lambda r: print(r.line(), file=out, flush=True))
+    results = run_checks(url, pin=pin, quick=quick, emit=lambda r: print(r.line(), file=out, flush=True),
+                         command=command)
     print(summary(results), file=out, flush=True)
     return 1 if any(r.outcome == "FAIL" for r in results) else 0
 
@@ -180,7 +182,7 @@ def run_command(command: list[str], *, pin: str = DEFAULT_PIN, quick: bool = Fal
     err_out = err_out or sys.stderr
     try:
         with started_device(command) as url:
-            return run(url, pin=pin, quick=quick, out=out)
+            return run(url, pin=pin, quick=quick, out=out, command=command)
     except CommandError as exc:
         print(f"stimsim conformance: {' '.join(command)}: {exc}", file=err_out)
         return 1
