@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..protocol.limits import DEFAULT_PIN
+from ..protocol.limits import DEFAULT_PIN, IDLE_TIMEOUT_MAX_S, IDLE_TIMEOUT_S
 from . import UsageError
 
 _DEVICE_EPILOG = """\
@@ -41,6 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                          help="battery time per real second (0.1..100000, default 1)")
     emulate.add_argument("--pin", default=DEFAULT_PIN, help=f"clinician PIN, 4 to 8 digits (default {DEFAULT_PIN})")
     emulate.add_argument("--state", type=Path, metavar="DIR", help="keep slots, settings and log in DIR")
+    emulate.add_argument("--idle-timeout", type=float, default=float(IDLE_TIMEOUT_S), metavar="S",
+                         help=f"close a TCP client that sends nothing for S seconds (default {IDLE_TIMEOUT_S})")
     emulate.set_defaults(run=_emulate)
 
     device = sub.add_parser(
@@ -98,9 +100,11 @@ def _emulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--tcp {args.tcp}: a port is 0..65535")
     if args.state is not None and args.state.exists() and not args.state.is_dir():
         raise UsageError(f"--state {args.state}: not a folder")
+    if not 0 < args.idle_timeout <= IDLE_TIMEOUT_MAX_S:
+        raise UsageError(f"--idle-timeout {args.idle_timeout:g}: seconds, more than 0 and at most {IDLE_TIMEOUT_MAX_S}")
     try:
         return emulator.run(pty=args.tcp is None, tcp_port=args.tcp, host=args.host, speed=args.speed,
-                            pin=args.pin, state_dir=args.state)
+                            pin=args.pin, state_dir=args.state, idle_timeout=args.idle_timeout)
     except OSError as exc:
         print(f"stimsim emulate: cannot serve: {exc}", file=sys.stderr)
         return 1

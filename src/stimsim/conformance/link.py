@@ -74,6 +74,16 @@ class Link:
         with contextlib.suppress(Exception):
             self.port.close()
 
+    def reopen(self, pause: float = 0.2) -> None:
+        """Close the port and open the same URL again: over TCP, a new connection (a new
+        client); ``pause`` lets the device see the old one go first."""
+        self.close()
+        time.sleep(pause)
+        self.port = open_port(self.url, timeout=0.01)
+        self._lines = codec.LineReader(codec.MAX_REPLY)
+        self._partial = bytearray()
+        self._cursor = len(self.incoming)
+
     # receiving ---------------------------------------------------------------------------
 
     def pump(self, deadline: float) -> None:

@@ -152,7 +152,7 @@ def run_checks(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False,
                emit: Callable[[Result], None] | None = None,
                only: Callable[[str], bool] | None = None, baud: int | None = None,
                watch: Callable[[str, str], None] | None = None,
-               begin: Callable[[str], None] | None = None) -> list[Result]:
+               begin: Callable[[str], None] | None = None, command: list[str] | None = None) -> list[Result]:
     """Run every check (or those ``only`` keeps) against ``url``; ``emit`` sees each result
     as it is decided, ``begin`` each step's name before it starts (setup, the checks, cleanup)
     and ``watch`` each line on the wire."""
@@ -170,7 +170,7 @@ def run_checks(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False,
     except TransportError as exc:
         record(Result("setup", "FAIL", str(exc)))
         return results
-    ctx = Ctx(link, pin=pin, quick=quick)
+    ctx = Ctx(link, pin=pin, quick=quick, command=command)
     try:
         t0 = time.monotonic()
         try:
@@ -223,7 +223,8 @@ def summary(results: list[Result]) -> str:
 
 def run(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | None = None,
         err_out: TextIO | None = None, only: Callable[[str], bool] | None = None, verbose: bool = False,
-        as_json: bool = False, junit: Path | None = None, baud: int | None = None) -> int:
+        as_json: bool = False, junit: Path | None = None, baud: int | None = None,
+        command: list[str] | None = None) -> int:
     """``stimsim conformance URL``: one line per check, the count line; 0 if nothing failed.
 
     ``verbose`` shows each step's lines on the wire; ``as_json`` prints one JSON document
@@ -234,7 +235,7 @@ def run(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | 
     baud = _baud_for(url, baud, err_out)
     t0 = time.monotonic()
     if as_json:
-        results = run_checks(url, pin=pin, quick=quick, only=only, baud=baud)
+        results = run_checks(url, pin=pin, quick=quick, only=only, baud=baud, command=command)
     else:
         def emit(result: Result) -> None:
             print(result.line(), file=out, flush=True)
@@ -245,7 +246,7 @@ def run(url: str, *, pin: str = DEFAULT_PIN, quick: bool = False, out: TextIO | 
         def watch(direction: str, text: str) -> None:
             print(f"  {direction} {text}", file=out, flush=True)
 
-        results = run_checks(url, pin=pin, quick=quick, only=only, baud=baud, emit=emit,
+        results = run_checks(url, pin=pin, quick=quick, only=only, baud=baud, emit=emit, command=command,
                              begin=begin if verbose else None, watch=watch if verbose else None)
     return _report(results, url=url, seconds=time.monotonic() - t0, out=out, err_out=err_out,
                    verbose=verbose, as_json=as_json, junit=junit)
@@ -301,7 +302,7 @@ def run_command(command: list[str], *, pin: str = DEFAULT_PIN, quick: bool = Fal
     try:
         with started_device(command) as url:
             return run(url, pin=pin, quick=quick, out=out, err_out=err_out, only=only, verbose=verbose,
-                       as_json=as_json, junit=junit, baud=baud)
+                       as_json=as_json, junit=junit, baud=baud, command=command)
     except CommandError as exc:
         why = f"{' '.join(command)}: {exc}"
         print(f"stimsim conformance: {why}", file=err_out)
