@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import __version__
 from ..engine.params import AMP_PATIENT_STEP_UA
+from .clinician.view import ClinicianView
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
@@ -23,6 +24,8 @@ QUIT_KEY = "Ctrl+Q"
 DEVICE_PANEL_KEY = "Ctrl+D"
 EXPORT_IMAGE_KEY = "Ctrl+E"
 EXPORT_CSV_KEY = "Ctrl+Shift+E"
+UNDO_KEY = "Ctrl+Z"
+REDO_KEY = "Ctrl+Shift+Z"
 
 #: Every key of the app and what it does: Help > Keyboard shows this table.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -36,6 +39,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
     (EXPORT_CSV_KEY, "export the scope's data as CSV"),
     (QUIT_KEY, "quit"),
+    (f"{UNDO_KEY} / {REDO_KEY}", "undo / redo a change of the clinician's program"),
 )
 
 
@@ -102,6 +106,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         model.linkChanged.connect(self._title)
         model.identityChanged.connect(self._title)
+        self._add_clinician()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -224,7 +229,26 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"stimsim — {where}")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.clinician.leave("The app closed")
         self.scope.stop_timers()
         if callable(self._on_close):
             self._on_close()
         super().closeEvent(event)
+
+    # --- the clinician programmer ------------------------------------------------------
+    def _add_clinician(self) -> None:
+        """The clinician view, and the Edit menu with its undo and redo (before the View menu)."""
+        self.clinician = ClinicianView(self.model, self.controller, self.faces)
+        self.add_face("clinician", self.clinician, "Clinician",
+                      "The clinician programmer: log in, edit, test and save programs")
+        edit = QMenu("&Edit", self)
+        self.undo_action = self.clinician.draft.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence(UNDO_KEY))
+        self.undo_action.setToolTip("Undo the last change of the program being edited")
+        self.redo_action = self.clinician.draft.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence(REDO_KEY))
+        self.redo_action.setToolTip("Redo the change just undone")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        self.menuBar().insertMenu(self.views_menu.menuAction(), edit)
+        self.edit_menu = edit
