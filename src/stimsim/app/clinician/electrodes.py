@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -19,6 +19,7 @@ ANODE = QColor("#c0392b")
 OFF = QColor("#d9d9d9")
 FAULT = QColor("#333333")
 ROWS = len(P.LEAD_A)
+_KEYS = frozenset({Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space})
 
 
 def contact_state(share: int) -> str:
@@ -122,6 +123,14 @@ class ElectrodeDiagram(QWidget):
             self.setFocus()
             self.select(contact)
             self.cycleRequested.emit(contact)
+
+    def event(self, event: QEvent) -> bool:
+        """The arrows and Space belong to the diagram while it has the focus, not to the remote's keys."""
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() in _KEYS and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()

@@ -676,14 +676,20 @@ class ClinicianView(QWidget):
             self._say("The polarity changed: the amplitude was set to 0 mA. Raise it again step by step")
 
     # --- test and save ----------------------------------------------------------------------
-    def _send(self, kind: str, program: Program) -> bool:
-        """Check, confirm the charge-density zone if needed, then send; False when nothing was sent."""
-        problems = self.draft.problems(self.device(), acknowledged=False) if program is self.draft.program \
-            else check_program(program, self.device(), acknowledged=False)
+    def _refused_here(self, program: Program) -> list[Problem] | None:
+        """The program's problems, or None (said in words) when one cannot be acknowledged."""
+        problems = check_program(program, self.device(), acknowledged=False)
         hard = [p for p in problems if p.rule != "CHARGE_DENSITY"]
         if hard:
             self._say("Not sent: " + self._problem_text(hard[0])
                       + (" (a hard limit: it cannot be acknowledged)" if hard[0].code == UNSAFE else ""), "warning")
+            return None
+        return problems
+
+    def _send(self, kind: str, program: Program) -> bool:
+        """Check, confirm the charge-density zone if needed, then send; False when nothing was sent."""
+        problems = self._refused_here(program)
+        if problems is None:
             return False
         ack = False
         density = next((p for p in problems if p.rule == "CHARGE_DENSITY"), None)
@@ -715,7 +721,7 @@ class ClinicianView(QWidget):
         self.controller.end_test()
 
     def _end_test_if_running(self, why: str) -> None:
-        if self.testing:
+        if self.testing or (self.model.status.test and self.model.link is Link.CONNECTED):
             self.testing = False
             self.controller.end_test()
             self._say(f"{why}: the test ended and the saved program is back", "warning")
@@ -723,7 +729,7 @@ class ClinicianView(QWidget):
 
     def save(self) -> None:
         prog = self.draft.program
-        if prog is None:
+        if prog is None or self._refused_here(prog) is None:
             return
         cost = battery_cost_warning(prog, self.draft.saved, self.model.device_model)
         if cost is not None and not self.confirm("Battery", f"{cost}. Save it?"):
