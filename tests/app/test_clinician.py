@@ -181,8 +181,8 @@ def test_test_then_save_reads_back_and_compares(qtbot: QtBot, stim: StimsimApp, 
     slot = gen.slots[0]
     assert slot is not None and slot.program.rate_hz == 50  # not saved yet
     view.save()
-    qtbot.waitUntil(lambda: "every field matches" in view.notice or "test ended" in view.notice, timeout=3_000)
-    qtbot.waitUntil(lambda: gen.test_program is None, timeout=3_000)
+    qtbot.waitUntil(lambda: "every field matches" in view.notice or "test ended" in view.notice, timeout=5_000)
+    qtbot.waitUntil(lambda: gen.test_program is None, timeout=5_000)
     slot = gen.slots[0]
     assert slot is not None and slot.program.rate_hz == 60
     assert not view.draft.dirty
@@ -346,3 +346,17 @@ def test_battery_cost_warning_names_both_programs() -> None:
 
 def test_balanced_shares_sum_to_100_each_side() -> None:
     assert balanced({"1": -1, "2": -1, "3": -1, "case": 1}) == {"1": -34, "2": -33, "3": -33, "case": 100}
+
+
+def test_the_remote_shows_the_ranges_a_clinician_unlocked(qtbot: QtBot, stim: StimsimApp) -> None:
+    view = _view(stim)
+    _login(qtbot, view)
+    view.select_slot(1)
+    assert stim.window.remote.unlocked_label.text() == ""
+    check, control = view._limit_rows["pulse_width_max_us"]
+    check.setChecked(True)
+    control.setValue(400)
+    view.save()
+    qtbot.waitUntil(lambda: "read back" in view.notice, timeout=3_000)
+    qtbot.waitUntil(lambda: stim.window.remote.unlocked_label.text() != "", timeout=3_000)
+    assert stim.window.remote.unlocked_label.text() == "You may change: pulse width 20..400 µs"

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,15 +39,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine import files
 from ...engine import params as P
 from ...engine.describe import mode_line
 from ...engine.program import DeviceModel, Electrodes, Program
 from ...engine.validate import UNSAFE, Problem, check_program
 from ...host.client import differences
 from ...host.limits import PIN_MAX_DIGITS, PIN_MIN_DIGITS, TEST_LEASE_S
-from ...resources import example_programs
 from ..controller import Controller
+from ..launch import example_slot_programs
 from ..model import AppModel, ClinicianReply, Link
 from .battery_cost import battery_cost_warning
 from .draft import Draft
@@ -57,6 +56,7 @@ from .safety import figures, k_text, limits_text, measured_device
 
 Confirm = Callable[[str, str], bool]  #: (title, question) -> yes; tests replace it
 LOGIN_TEXT = "Log in to program"
+WIDE_PX = 860  #: narrower than this (at 96 dpi), the electrodes column goes below the editor
 _NEXT = {0: -1, -1: 1, 1: 0}  #: a lead contact cycles off -> cathode -> anode -> off
 _NEXT_CASE = {False: 1, True: 0}  #: the case: off -> anode -> off
 
@@ -68,9 +68,8 @@ def ask(parent: QWidget, title: str, text: str) -> bool:
 
 
 def new_program(slot: int) -> Program:
-    """A new slot's first draft: the first packaged example, amplitude 0, named for its slot."""
-    first = files.load(sorted(example_programs())[0]).programs[0]
-    return replace(first, slot=slot, amplitude_ua=0, name=f"Program {slot}")
+    """A new slot's first draft: the first example program (slot 1's), amplitude 0, named for its slot."""
+    return replace(example_slot_programs()[0], slot=slot, amplitude_ua=0, name=f"Program {slot}")
 
 
 class LoginDialog(QDialog):
@@ -133,12 +132,14 @@ class ClinicianView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setAccessibleName("Clinician programmer controls")
         self.body = QWidget(scroll)
-        grid = QGridLayout(self.body)
-        grid.addWidget(self._build_slots(), 0, 0)
-        grid.addWidget(self._build_editor(), 0, 1)
-        grid.addWidget(self._build_electrodes(), 0, 2)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(2, 1)
+        self.grid = QGridLayout(self.body)
+        self.grid.addWidget(self._build_slots(), 0, 0)
+        self.grid.addWidget(self._build_editor(), 0, 1)
+        self.electrodes_column = self._build_electrodes()
+        self.grid.addWidget(self.electrodes_column, 0, 2)
+        self.grid.setColumnStretch(1, 1)
+        self.grid.setColumnStretch(2, 1)
+        self.wide = True
         scroll.setWidget(self.body)
         outer.addWidget(scroll, 1)
 
@@ -150,6 +151,19 @@ class ClinicianView(QWidget):
         self._show_slots()
         self._show_login_state()
         self._draft_changed()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Three columns where they fit; on a narrow window the electrodes go below the editor."""
+        super().resizeEvent(event)
+        wide = event.size().width() >= WIDE_PX * max(1.0, self.logicalDpiX() / 96.0)
+        if wide != self.wide:
+            self.wide = wide
+            self.grid.removeWidget(self.electrodes_column)
+            if wide:
+                self.grid.addWidget(self.electrodes_column, 0, 2)
+            else:
+                self.grid.addWidget(self.electrodes_column, 1, 0, 1, 2)
+            self.grid.setColumnStretch(2, 1 if wide else 0)
 
     # --- building ---------------------------------------------------------------------------
     def _build_banner(self) -> QHBoxLayout:
@@ -534,6 +548,10 @@ class ClinicianView(QWidget):
             texts = by_label.get(key, [])
             label.setText("\n".join(texts))
             label.setVisible(bool(texts))
+        density = next((p for p in problems if p.rule == "CHARGE_DENSITY"), None)
+        if density is not None:
+            general.append(f"Charge-density warning at contact {dict(density.extra)['CONTACT']}: Test and Save "
+                           "ask for your confirmation")
         self.problems_label.setText("\n".join(general))
         self.problems_label.setVisible(bool(general))
 
@@ -595,7 +613,7 @@ class ClinicianView(QWidget):
             if saved is None:
                 state = "new, not saved"
             elif differing:
-                state = "changed: " + ", ".join(sorted(differing)) + " differ from the saved slot"
+                state = "changed (not saved): " + ", ".join(sorted({_field_label(d) for d in differing}))
             else:
                 state = "as saved"
             self.summary.setText(f"Slot {self.draft.slot}: {what} — {state}")
@@ -887,3 +905,11 @@ def _as_data(program: object) -> dict[str, object]:
     out.update({k: v for k, v in program.values().items() if v is not None})
     out.update({f"limits.{k}": v for k, v in program.limits.set_values().items()})
     return out
+
+
+def _field_label(name: str) -> str:
+    """A field of ``differences`` as people read it: ``pulse_width_us`` -> ``pulse width``."""
+    if name.startswith("limits."):
+        return "patient limits"
+    param = next((p for p in P.TABLE if p.attr == name), None)
+    return param.label.lower() if param is not None else name
