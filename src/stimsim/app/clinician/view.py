@@ -56,7 +56,9 @@ from .safety import figures, k_text, limits_text, measured_device
 
 Confirm = Callable[[str, str], bool]  #: (title, question) -> yes; tests replace it
 LOGIN_TEXT = "Log in to program"
-WIDE_PX = 860  #: narrower than this (at 96 dpi), the electrodes column goes below the editor
+WIDE_PX = 860
+LOCKED_STYLE = "font-weight: bold; padding: 6px; background: #fff3c4; border: 1px solid #d9b84a; border-radius: 4px;"
+UNLOCKED_STYLE = "padding: 6px;"  #: narrower than this (at 96 dpi), the electrodes column goes below the editor
 _NEXT = {0: -1, -1: 1, 1: 0}  #: a lead contact cycles off -> cathode -> anode -> off
 _NEXT_CASE = {False: 1, True: 0}  #: the case: off -> anode -> off
 
@@ -379,6 +381,7 @@ class ClinicianView(QWidget):
             self.login_button.setText("Log in…")
         self.login_button.setEnabled(self.logged_in or (left <= 0 and self.model.link is Link.CONNECTED))
         self.body.setEnabled(self.logged_in)
+        self.banner.setStyleSheet(UNLOCKED_STYLE if self.logged_in else LOCKED_STYLE)
         self._show_buttons()
 
     # --- slots ------------------------------------------------------------------------------
