@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QTableWidget
 from pytestqt.qtbot import QtBot
 
 from stimsim.app.clinician.battery_cost import battery_cost_warning
@@ -42,6 +43,18 @@ def _actions(stim: StimsimApp) -> list[Action]:
 def _login(qtbot: QtBot, view: ClinicianView) -> None:
     view.log_in("0000")
     qtbot.waitUntil(lambda: view.logged_in, timeout=3_000)
+
+
+def _cell(table: QTableWidget, row: int, col: int) -> str:
+    item = table.item(row, col)
+    assert item is not None
+    return item.text()
+
+
+def _saved_field(action: Action, side: str, key: str) -> object:
+    program = action.data[side]
+    assert isinstance(program, dict)
+    return program[key]
 
 
 def _prog_count(gen: VirtualGenerator) -> int:
@@ -150,7 +163,8 @@ def test_the_charge_density_warning_confirmed_is_written_with_ack(qtbot: QtBot, 
     confirm = next(a for a in actions if a.what == "confirm_charge")
     assert confirm.data["contact"] == "4" and confirm.data["density"] == 40.8
     save = next(a for a in actions if a.what == "save")
-    assert save.data["before"]["pulse_width_us"] == 300 and save.data["after"]["pulse_width_us"] == 1000
+    assert _saved_field(save, "before", "pulse_width_us") == 300
+    assert _saved_field(save, "after", "pulse_width_us") == 1000
 
 
 def test_a_hard_limit_cannot_be_confirmed_away(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
@@ -181,7 +195,8 @@ def test_test_then_save_reads_back_and_compares(qtbot: QtBot, stim: StimsimApp, 
     slot = gen.slots[0]
     assert slot is not None and slot.program.rate_hz == 50  # not saved yet
     view.save()
-    qtbot.waitUntil(lambda: "every field matches" in view.notice or "test ended" in view.notice, timeout=5_000)
+    qtbot.waitUntil(lambda: "every field matches" in view.notice, timeout=5_000)
+    assert "the test ended" in view.notice
     qtbot.waitUntil(lambda: gen.test_program is None, timeout=5_000)
     slot = gen.slots[0]
     assert slot is not None and slot.program.rate_hz == 60
@@ -229,7 +244,7 @@ def test_a_test_then_a_lost_link_says_the_saved_program_comes_back(qtbot: QtBot,
     view.select_slot(1)
     view._controls["rate_hz"].setValue(65)
     view.start_test()
-    qtbot.waitUntil(lambda: gen.test_program is not None, timeout=3_000)
+    qtbot.waitUntil(lambda: gen.test_program is not None and view.testing, timeout=3_000)
     client = stim.worker.client
     assert client is not None
     client.port.close()
@@ -284,7 +299,7 @@ def test_an_open_contact_is_refused_with_words(qtbot: QtBot, stim: StimsimApp) -
     qtbot.wait(300)
     view.check_impedance()
     qtbot.waitUntil(lambda: view.impedances.get("7") == "OPEN", timeout=3_000)
-    assert view.impedance_table.item(6, 1).text() == "OPEN"
+    assert _cell(view.impedance_table, 6, 1) == "OPEN"
     assert view.diagram.impedances["7"] == "OPEN"
     before = view.draft.program
     view.diagram.resize(260, 420)
@@ -332,7 +347,7 @@ def test_safety_figures_follow_a_change_within_a_frame(qtbot: QtBot, stim: Stims
     started = time.perf_counter()
     view._controls["amplitude_ma"].setValue(5.0)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    assert view.safety_table.item(0, 2).text() == "1.500"  # 5 mA x 300 us at contact 4
+    assert _cell(view.safety_table, 0, 2) == "1.500"  # 5 mA x 300 us at contact 4
     assert "delivers 5.00 mA" in view.compliance_label.text()
     assert elapsed_ms < 16.7, f"{elapsed_ms:.1f} ms from a change to the figures"
 
@@ -360,3 +375,66 @@ def test_the_remote_shows_the_ranges_a_clinician_unlocked(qtbot: QtBot, stim: St
     qtbot.waitUntil(lambda: "read back" in view.notice, timeout=3_000)
     qtbot.waitUntil(lambda: stim.window.remote.unlocked_label.text() != "", timeout=3_000)
     assert stim.window.remote.unlocked_label.text() == "You may change: pulse width 20..400 µs"
+
+
+def test_copy_rename_and_erase_with_confirmation(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    view = _view(stim)
+    actions = _actions(stim)
+    _login(qtbot, view)
+    view.select_slot(2)
+    view.copy_slot()
+    qtbot.waitUntil(lambda: gen.slots[5] is not None, timeout=3_000)
+    copied = gen.slots[5]
+    assert copied is not None and copied.program.name == "BurstDR style"
+    qtbot.waitUntil(lambda: "(empty)" not in view.slot_list.item(5).text(), timeout=3_000)
+    view.select_slot(6)
+    view.ask_text = lambda title, label, text: "Copy of burst"
+    view.rename_slot()
+    qtbot.waitUntil(lambda: "Renamed" in view.notice, timeout=3_000)
+    renamed = gen.slots[5]
+    assert renamed is not None and renamed.program.name == "Copy of burst"
+    rename = [a for a in actions if a.what == "save"][-1]
+    assert _saved_field(rename, "before", "name") == "BurstDR style"
+    assert _saved_field(rename, "after", "name") == "Copy of burst"
+    view.confirm = lambda title, text: False  # declined: nothing erased
+    view.erase_slot()
+    qtbot.wait(300)
+    assert gen.slots[5] is not None
+    asked: list[str] = []
+
+    def yes(title: str, text: str) -> bool:
+        asked.append(text)
+        return True
+    view.confirm = yes
+    view.erase_slot()
+    qtbot.waitUntil(lambda: gen.slots[5] is None, timeout=3_000)
+    assert "Erase slot 6 (Copy of burst)" in asked[0]
+    qtbot.waitUntil(lambda: view.slot_list.item(5).text().endswith("(empty)"), timeout=3_000)
+    assert view.draft.program is None and any(a.what == "erase" for a in actions)
+
+
+def test_a_mode_change_shows_the_new_modes_fields_and_undoes(qtbot: QtBot, stim: StimsimApp) -> None:
+    view = _view(stim)
+    _login(qtbot, view)
+    view.select_slot(1)
+    index = view.mode_box.findData(P.Mode.BURST)
+    view.mode_box.activated.emit(index)
+    prog = view.draft.program
+    assert prog is not None and prog.mode is P.Mode.BURST and prog.recharge is P.Recharge.ACTIVE  # allowed: kept
+    assert "burst_pulses" in view._controls and view._controls["pulse_width_us"].minimum() == 100
+    stim.window.undo_action.trigger()
+    assert view.draft.program is not None and view.draft.program.mode is P.Mode.TONIC
+    assert "burst_pulses" not in view._controls
+
+
+def test_closing_the_app_during_a_test_restores_the_saved_program(qtbot: QtBot, stim: StimsimApp,
+                                                                  gen: VirtualGenerator) -> None:
+    view = _view(stim)
+    _login(qtbot, view)
+    view.select_slot(1)
+    view._controls["rate_hz"].setValue(75)
+    view.start_test()
+    qtbot.waitUntil(lambda: gen.test_program is not None and view.testing, timeout=3_000)
+    stim.window.close()
+    stim.shutdown()
+    assert gen.test_program is None

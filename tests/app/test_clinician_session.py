@@ -60,7 +60,8 @@ def test_a_whole_clinician_session_over_a_pty(qtbot: QtBot, qapp: QApplication, 
         assert view.draft.program.electrodes.as_dict() == {"4": -100, "12": 100}
         view._controls["pulse_width_us"].setValue(1000)
         view._controls["amplitude_ma"].setValue(5.0)
-        assert view.safety_table.item(0, 4).text() == "2.31"  # contact 4 in the warning zone
+        k_item = view.safety_table.item(0, 4)
+        assert k_item is not None and k_item.text() == "2.31"  # contact 4 in the warning zone
 
         # Test it (the charge-density question answered yes: ACK=CHARGE), then save it.
         view.start_test()

@@ -122,6 +122,7 @@ class ClinicianView(QWidget):
         self._errors: dict[str, QLabel] = {}
         self._limit_rows: dict[str, tuple[QCheckBox, ParamControl]] = {}
         self._pending_save: Program | None = None
+        self._pending_before: Program | None = None
         self._pending_kind = ""
         self._lock_timer = QTimer(self)
         self._lock_timer.setInterval(1000)
@@ -233,12 +234,12 @@ class ClinicianView(QWidget):
         self.mode_box.setToolTip("The stimulation mode: the fields below are the ones it takes")
         for mode, spec in P.MODES.items():
             self.mode_box.addItem(spec.label, mode)
-        self.mode_box.activated.connect(lambda i: self.draft.set_mode(self.mode_box.itemData(i)))
+        self.mode_box.activated.connect(lambda i: self.draft.set_mode(P.Mode(self.mode_box.itemData(i))))
         head.addRow("Mode:", self.mode_box)
         self.recharge_box = QComboBox(box)
         self.recharge_box.setAccessibleName("Recharge")
         self.recharge_box.setToolTip("How the charge of each pulse is recovered (the mode's choices)")
-        self.recharge_box.activated.connect(lambda i: self.draft.set_recharge(self.recharge_box.itemData(i)))
+        self.recharge_box.activated.connect(lambda i: self.draft.set_recharge(P.Recharge(self.recharge_box.itemData(i))))
         head.addRow("Recharge:", self.recharge_box)
         self._errors["recharge"] = self._error_label(box)
         head.addRow(self._errors["recharge"])
@@ -728,6 +729,7 @@ class ClinicianView(QWidget):
                                       "k_limit": P.SHANNON_K_LIMIT, "density_limit": P.DENSITY_LIMIT_UC_CM2})
         self._pending_kind = kind
         self._pending_save = program
+        self._pending_before = self.model.slots.get(program.slot)
         if kind == "test":
             self.controller.test_program(program, ack)
         else:
@@ -741,12 +743,16 @@ class ClinicianView(QWidget):
     def end_test(self) -> None:
         self.controller.end_test()
 
-    def _end_test_if_running(self, why: str) -> None:
+    def _end_test_if_running(self, why: str, *, say: bool = True) -> bool:
+        """End a running test (TEST END); True if there was one."""
         if self.testing or (self.model.status.test and self.model.link is Link.CONNECTED):
             self.testing = False
             self.controller.end_test()
-            self._say(f"{why}: the test ended and the saved program is back", "warning")
+            if say:
+                self._say(f"{why}: the test ended and the saved program is back", "warning")
             self.model.record_action("clinician", "test_end", f"{why}: test ended", {"slot": self.draft.slot})
+            return True
+        return False
 
     def save(self) -> None:
         prog = self.draft.program
@@ -805,9 +811,8 @@ class ClinicianView(QWidget):
     def _on_test_end(self, reply: ClinicianReply) -> None:
         was = self.testing
         self.testing = False
-        if reply.ok:
-            if was:
-                self.model.record_action("clinician", "test_end", "Test ended", {"slot": self.draft.slot})
+        if reply.ok and was:  # else the view ended it itself and has said so
+            self.model.record_action("clinician", "test_end", "Test ended", {"slot": self.draft.slot})
             self._say("Test ended: the saved program is back")
 
     def _on_write(self, reply: ClinicianReply) -> None:
@@ -818,14 +823,15 @@ class ClinicianView(QWidget):
         back = reply.data.get("program")
         assert isinstance(back, Program)
         diffs = differences(sent, back) if sent is not None else []
-        before = self.model.slots.get(back.slot) if kind != "write" else self.draft.saved
+        before = self._pending_before
+        ended = False
         if kind == "write":
             self.draft.mark_saved(back)
-            if self.testing:
-                self._end_test_if_running("Saved")
+            ended = self._end_test_if_running("Saved", say=False)
         verb = {"copy": "Copied to", "rename": "Renamed in"}.get(kind, "Saved to")
         self._say(f"{verb} slot {back.slot} and read back: "
-                  + ("every field matches" if not diffs else f"{len(diffs)} field(s) differ: {diffs}"))
+                  + ("every field matches" if not diffs else f"{len(diffs)} field(s) differ: {diffs}")
+                  + ("; the test ended and the saved program runs" if ended else ""))
         self.model.record_action("clinician", "save", f"{verb} slot {back.slot}",
                                  {"slot": back.slot, "kind": kind, "before": _as_data(before),
                                   "after": _as_data(back), "differences": [list(map(str, d)) for d in diffs]})
