@@ -1,11 +1,13 @@
 """The package layers hold: every import of every module under src/stimsim, parsed (ast).
 
     engine       numpy only: no other stimsim package
+    patient      engine                  (the virtual patient, numpy: a model like the engine)
+    record       engine                  (the session record, plain Python)
     protocol     engine
     generator    protocol, engine        (never host)
     host         protocol, engine        (never generator)
     conformance  protocol, engine        (it must be able to send what a client never would)
-    app          host, engine; app/launch.py may also name the built-in generator
+    app          host, engine, patient, record; app/launch.py may also name the built-in generator
     commands     anything
 
 Only app imports PySide6 or pyqtgraph. Imports inside functions count as much as those at
@@ -25,11 +27,13 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: version, and ``stimsim.resources`` are open to all).
 ALLOWED: dict[str, frozenset[str]] = {
     "engine": frozenset(),
+    "patient": frozenset({"engine"}),
+    "record": frozenset({"engine"}),
     "protocol": frozenset({"engine"}),
     "generator": frozenset({"protocol", "engine"}),
     "host": frozenset({"protocol", "engine"}),
     "conformance": frozenset({"protocol", "engine"}),
-    "app": frozenset({"host", "engine"}),
+    "app": frozenset({"host", "engine", "patient", "record"}),
 }
 EXCEPTIONS = {"stimsim.app.launch": frozenset({"generator"})}  #: only the launcher names the built-in generator
 OPEN = frozenset({"", "resources"})  #: the top package (its version), packaged resources

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from stimsim.resources import example_programs
+from stimsim.resources import example_programs, example_scenarios
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,5 +21,7 @@ def test_the_wheel_ships_examples_styles_and_icons(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for program in example_programs():
         assert f"stimsim/resources/programs/{program.name}" in names
+    for scenario in example_scenarios():
+        assert f"stimsim/resources/scenarios/{scenario.name}" in names
     assert "stimsim/resources/styles/app.qss" in names
     assert any(n.startswith("stimsim/resources/icons/") and n.endswith(".svg") for n in names)

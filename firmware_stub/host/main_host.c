@@ -29,6 +29,7 @@
 
 #include "codec.h"
 #include "device.h"
+#include "verbs.h"
 #include "hal_host.h"
 #include "params_gen.h"
 #include "pin.h"
@@ -293,7 +294,7 @@ int main(int argc, char **argv)
     port.sn = sn;
     port.sim = 1;
     port.batt_persist_step = 1;
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
     if (pin) {
         fw_set_pin(&fw_dev, pin);
     }

@@ -35,7 +35,7 @@ typedef struct {
     uint8_t val_len;
 } fw_arg_t;
 
-typedef struct {
+typedef struct fw_request {
     const char *line;   /* the caller's line (not copied) */
     size_t len;
     int32_t seq;        /* -1: no SEQ */

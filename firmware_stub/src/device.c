@@ -4,7 +4,6 @@
  * (UNKNOWN_VERB, DENIED, LOCKED, BAD_ARG, OUT_OF_RANGE, UNSAFE, LIMIT, STATE). */
 #include "device_api.h"
 #include "hal.h"
-#include "verbs.h"
 
 fw_device_t fw_dev;
 
@@ -483,10 +482,11 @@ void fw_reboot(fw_device_t *d)
     send_boot(d);
 }
 
-void fw_init(fw_device_t *d, const fw_port_t *port)
+void fw_init(fw_device_t *d, const fw_port_t *port, const fw_verbs_t *verbs)
 {
     fw_memset(d, 0, sizeof *d);
     d->port = *port;
+    d->verbs = verbs;
     if (d->port.batt_persist_step == 0) {
         d->port.batt_persist_step = 1;
     }
@@ -670,7 +670,7 @@ static void process_line(fw_device_t *d, const char *line, size_t len)
     }
     d->cur_seq = r->seq;
     d->evn = 0;
-    fw_dispatch(d, r);
+    d->verbs->dispatch(d, r);
     finish_reply(d);
     if (r->seq > 0) {
         cache_put(d, r->seq, line, len, &d->rb);
@@ -679,7 +679,7 @@ static void process_line(fw_device_t *d, const char *line, size_t len)
     if (d->test_on && fw_reply_text_is_ok(d->rb.buf)) {
         d->test_lease_us = hal_now_us();
     }
-    fw_after_reply(d);
+    d->verbs->after_reply(d);
     fw_events_flush(d);
 }
 

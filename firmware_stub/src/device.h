@@ -30,6 +30,16 @@ typedef struct {
                                      forgets wrong proofs and the lockout; 0 on every board */
 } fw_port_t;
 
+struct fw_device;
+struct fw_request;
+/* What the device runs for an accepted request, given to fw_init by whoever assembles the
+ * firmware (verbs.c provides fw_verbs): device.c calls the verbs only through this, so the
+ * device core does not depend on the verbs that depend on it. */
+typedef struct {
+    void (*dispatch)(struct fw_device *d, const struct fw_request *r); /* the reply goes to d->rb */
+    void (*after_reply)(struct fw_device *d); /* work a verb left for after its reply is out */
+} fw_verbs_t;
+
 typedef struct {
     int32_t seq;           /* -1: empty entry */
     uint16_t line_len;
@@ -38,8 +48,9 @@ typedef struct {
     char reply[FW_OUT_MAX];
 } fw_cache_entry_t;
 
-typedef struct {
+typedef struct fw_device {
     fw_port_t port;
+    const fw_verbs_t *verbs;
     /* persistent state (the RAM copy of the current bank) */
     fw_image_t img;
     uint8_t bank;
@@ -88,7 +99,7 @@ typedef struct {
 } fw_device_t;
 
 /* Power-up: load the store, reset RAM state, send !BOOT. */
-void fw_init(fw_device_t *d, const fw_port_t *port);
+void fw_init(fw_device_t *d, const fw_port_t *port, const fw_verbs_t *verbs);
 /* Bytes received from the host. Replies (and events) go out through hal_io_write. */
 void fw_rx(fw_device_t *d, const uint8_t *data, size_t len);
 /* A new link (a TCP client connects or leaves): the session starts over as after HELLO --

@@ -98,40 +98,6 @@ void fw_sha256(const uint8_t *data, size_t len, uint8_t out[FW_SHA256_LEN])
     fw_sha256_final(&ctx, out);
 }
 
-void fw_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
-                    uint8_t out[FW_SHA256_LEN])
-{
-    uint8_t k0[FW_SHA256_BLOCK];
-    uint8_t pad[FW_SHA256_BLOCK];
-    uint8_t inner[FW_SHA256_LEN];
-    fw_sha256_t ctx;
-    size_t i;
-    for (i = 0; i < FW_SHA256_BLOCK; i++) {
-        k0[i] = 0;
-    }
-    if (key_len > FW_SHA256_BLOCK) {
-        fw_sha256(key, key_len, k0);
-    } else {
-        for (i = 0; i < key_len; i++) {
-            k0[i] = key[i];
-        }
-    }
-    for (i = 0; i < FW_SHA256_BLOCK; i++) {
-        pad[i] = (uint8_t)(k0[i] ^ 0x36u);
-    }
-    fw_sha256_init(&ctx);
-    fw_sha256_update(&ctx, pad, FW_SHA256_BLOCK);
-    fw_sha256_update(&ctx, msg, msg_len);
-    fw_sha256_final(&ctx, inner);
-    for (i = 0; i < FW_SHA256_BLOCK; i++) {
-        pad[i] = (uint8_t)(k0[i] ^ 0x5cu);
-    }
-    fw_sha256_init(&ctx);
-    fw_sha256_update(&ctx, pad, FW_SHA256_BLOCK);
-    fw_sha256_update(&ctx, inner, FW_SHA256_LEN);
-    fw_sha256_final(&ctx, out);
-}
-
 /* The two HMAC contexts with the padded key absorbed: each HMAC after that costs the
  * message's blocks only (one each for PBKDF2's 32-byte U values). */
 static void hmac_keyed(const uint8_t *key, size_t key_len, fw_sha256_t *inner, fw_sha256_t *outer)
@@ -172,6 +138,14 @@ static void hmac_finish(const fw_sha256_t *inner_keyed, const fw_sha256_t *outer
     ctx = *outer_keyed;
     fw_sha256_update(&ctx, inner, FW_SHA256_LEN);
     fw_sha256_final(&ctx, out);
+}
+
+void fw_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
+                    uint8_t out[FW_SHA256_LEN])
+{
+    fw_sha256_t inner, outer;
+    hmac_keyed(key, key_len, &inner, &outer);
+    hmac_finish(&inner, &outer, msg, msg_len, 0, 0, out);
 }
 
 void fw_pbkdf2_sha256(const uint8_t *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,

@@ -1199,3 +1199,5 @@ void fw_after_reply(fw_device_t *d)
         fw_reboot(d);
     }
 }
+
+const fw_verbs_t fw_verbs = {fw_dispatch, fw_after_reply};

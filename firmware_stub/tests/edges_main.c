@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "verbs.h"
 #include "hal_fake.h"
 
 static void print_edge(uint64_t t0_us, const fw_edge_t *e)
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
     port.sn = "0";
     port.sim = 1;
     fake_reset_all();
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
     fw_dev.role = FW_ROLE_CLINICIAN; /* the login itself is tested elsewhere */
     snprintf(line, sizeof line, "PROG SLOT=1 ACK=CHARGE %s", argv[2]);
     send(line);

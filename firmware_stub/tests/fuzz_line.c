@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "verbs.h"
 #include "hal_fake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     fake_reset_all();
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
     if (data[0] & 1u) {
         fw_dev.role = FW_ROLE_CLINICIAN;
     }

@@ -10,6 +10,7 @@
 
 #include "crc.h"
 #include "device.h"
+#include "verbs.h"
 #include "hal_fake.h"
 
 static unsigned long checked;
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
     port.sim = 1;
     port.batt_persist_step = 1;
     fake_reset_all();
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
     check_output();
     while (fgets(line, sizeof line, stdin)) {
         size_t len = strlen(line);

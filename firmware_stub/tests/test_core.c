@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "crc.h"
 #include "device.h"
+#include "verbs.h"
 #include "fwmath.h"
 #include "hal_fake.h"
 #include "pin.h"
@@ -408,7 +409,7 @@ static void test_device(void)
     port.sim = 1;
     fake_reset_all();
     fake_out_clear();
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
     CHECK(strncmp(fake_out, "!BOOT BOOT=", 11) == 0, "!BOOT at power-up");
     send("HELLO");
     CHECK(strncmp(fake_out, "OK PROTO=1 MODEL=STIMFW-TEST FW=0.1.0 SN=T1 BOOT=", 49) == 0, "HELLO reply");
@@ -457,7 +458,7 @@ static void boot_test_device(void)
     port.sn = "T1";
     port.sim = 1;
     fake_out_clear();
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
 }
 
 /* A line with SEQ and CRC, as strict mode wants it. */

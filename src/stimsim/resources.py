@@ -23,3 +23,11 @@ def programs_dir() -> Path:
 
 def example_programs() -> list[Path]:
     return sorted(programs_dir().glob("*.stimsim.json"))
+
+
+def scenarios_dir() -> Path:
+    return resource_dir() / "scenarios"
+
+
+def example_scenarios() -> list[Path]:
+    return sorted(scenarios_dir().glob("*.scenario.json"))

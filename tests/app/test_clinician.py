@@ -11,13 +11,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QTableWidget
 from pytestqt.qtbot import QtBot
 
-from stimsim.app.clinician.battery_cost import battery_cost_warning
 from stimsim.app.clinician.view import LOGIN_TEXT, ClinicianView, balanced
-from stimsim.app.launch import StimsimApp, example_slot_programs
+from stimsim.app.launch import StimsimApp
 from stimsim.app.messages import WRONG_PIN
 from stimsim.app.model import Action, Link
 from stimsim.engine import params as P
-from stimsim.engine.program import DeviceModel, Limits
+from stimsim.engine.program import Limits
 from stimsim.generator import virtual_generator
 from stimsim.generator.virtual_generator import VirtualGenerator
 
@@ -352,11 +351,22 @@ def test_safety_figures_follow_a_change_within_a_frame(qtbot: QtBot, stim: Stims
     assert elapsed_ms < 16.7, f"{elapsed_ms:.1f} ms from a change to the figures"
 
 
-def test_battery_cost_warning_names_both_programs() -> None:
-    progs = example_slot_programs()
-    text = battery_cost_warning(progs[2], progs[0], DeviceModel())
-    assert text == "This program needs 34 min of charging a day, the saved one 3"
-    assert battery_cost_warning(progs[0], progs[2], DeviceModel()) is None
+def test_a_hungry_save_says_its_battery_cost_first(qtbot: QtBot, stim: StimsimApp, gen: VirtualGenerator) -> None:
+    view = _view(stim)
+    _login(qtbot, view)
+    view.select_slot(1)
+    view._controls["rate_hz"].setValue(1000)
+    asked: list[str] = []
+
+    def no(title: str, text: str) -> bool:
+        asked.append(text)
+        return False
+    view.confirm = no
+    writes = _prog_count(gen)
+    view.save()
+    qtbot.wait(300)
+    assert asked and asked[0].startswith("This program needs ") and ", the saved one " in asked[0]
+    assert "min of charging a day" in asked[0] and _prog_count(gen) == writes and view.notice == "Not saved"
 
 
 def test_balanced_shares_sum_to_100_each_side() -> None:

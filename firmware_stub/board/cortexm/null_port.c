@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "verbs.h"
 #include "hal.h"
 
 void *memcpy(void *dst, const void *src, size_t n);
@@ -76,7 +77,7 @@ int main(void)
 {
     static const fw_port_t port = {"STIMFW-NULL", "0.1.0", "0", FW_CHEM_LIION, 1, 10, 0};
     static volatile uint8_t rx;
-    fw_init(&fw_dev, &port);
+    fw_init(&fw_dev, &port, &fw_verbs);
     for (;;) {
         uint8_t b = rx;
         fw_rx(&fw_dev, &b, 1);

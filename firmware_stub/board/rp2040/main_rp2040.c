@@ -2,6 +2,7 @@
  * handing phase edges 1 ms ahead to the alarm interrupt (hal_rp2040.c). A host opening
  * or closing the port (DTR) is a new link: fw_link_reset, as stimfw-host does for TCP. */
 #include "device.h"
+#include "verbs.h"
 #include "pico/stdio_usb.h"
 #include "pico/stdlib.h"
 #include "pico/unique_id.h"
@@ -26,7 +27,7 @@ int main(void)
     port.sim = 1;                 /* SIM verbs on: the battery and faults are simulated here too */
     port.batt_persist_step = 10;  /* write the battery level to flash every 1 %, not every 0.1 % */
     port.reset_clears_lockout = 0; /* SIM RESET keeps the LOGIN lockout */
-    fw_init(&fw_dev, &port);      /* !BOOT goes out before USB enumerates; hosts start with HELLO */
+    fw_init(&fw_dev, &port, &fw_verbs);      /* !BOOT goes out before USB enumerates; hosts start with HELLO */
     for (;;) {
         int c;
         if (stdio_usb_connected() != connected) {

@@ -55,3 +55,10 @@ class Controller(Protocol):
     def erase_slot(self, slot: int) -> None: ...
 
     def measure_impedance(self) -> None: ...
+
+    # --- the battery view ---------------------------------------------------------------
+    def set_charging(self, on: bool) -> None:
+        """Put the simulated charger on or off (``SIM CHARGE=``; a board may not have one)."""
+
+    def read_battery(self) -> None:
+        """Read BATT now, not at the next battery poll."""

@@ -14,6 +14,7 @@ from .messages import fmt_ma
 from .model import AppModel, Link
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
+from .widgets.battery_view import BatteryView
 from .widgets.device_panel import DevicePanel, PortLister, serial_ports
 from .widgets.remote import PatientRemote
 from .widgets.scope import LiveScope
@@ -26,6 +27,9 @@ EXPORT_IMAGE_KEY = "Ctrl+E"
 EXPORT_CSV_KEY = "Ctrl+Shift+E"
 UNDO_KEY = "Ctrl+Z"
 REDO_KEY = "Ctrl+Shift+Z"
+CHARGING_KEY = "Ctrl+Alt+C"
+BATTERY_IMAGE_KEY = "Ctrl+Alt+E"
+BATTERY_CSV_KEY = "Ctrl+Alt+Shift+E"
 
 #: Every key of the app and what it does: Help > Keyboard shows this table.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -34,10 +38,13 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Space", "stimulation on / off"),
     ("Esc", "STOP, at once, from anywhere in the app"),
     (RECONNECT_KEY, "reconnect: open the port again and re-read the stimulator"),
-    ("Ctrl+1, Ctrl+2, ...", "bring a view forward (View menu): the scope first"),
+    ("Ctrl+1, Ctrl+2, Ctrl+3, ...", "bring a view forward (View menu): the scope first"),
     (DEVICE_PANEL_KEY, "show or hide the device panel"),
     (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
     (EXPORT_CSV_KEY, "export the scope's data as CSV"),
+    (CHARGING_KEY, "battery view: start or stop charging (the simulated charger)"),
+    (BATTERY_IMAGE_KEY, "battery view: export the level or projection plot as a PNG or SVG image"),
+    (BATTERY_CSV_KEY, "battery view: export the data of the tab in front (level, projection, comparison) as CSV"),
     (QUIT_KEY, "quit"),
     (f"{UNDO_KEY} / {REDO_KEY}", "undo / redo a change of the clinician's program"),
 )
@@ -88,6 +95,9 @@ class MainWindow(QMainWindow):
         self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=self.faces,
                                presentation=presentation)
         self.add_face("scope", self.scope, "Scope", "The live scope of the stimulation current")
+        self.battery = BatteryView(model, controller, self.faces)
+        self.add_face("battery", self.battery, "Battery", "The battery: level and charger, projection over "
+                      "days to years, programs compared")
         self.device_panel = DevicePanel(model, controller, builtin_url=builtin_url, ports=ports, parent=split)
         split.addWidget(self.faces)
         split.addWidget(self.device_panel)
@@ -159,6 +169,8 @@ class MainWindow(QMainWindow):
         self.device_panel_action.toggled.connect(self.show_device_panel)
         view.addAction(self.device_panel_action)
 
+        self._build_battery_menu()
+
         help_menu = bar.addMenu("&Help")
         keys = QAction("&Keyboard", self)
         keys.setToolTip("Every key of the app")
@@ -227,6 +239,39 @@ class MainWindow(QMainWindow):
         ident = self.model.identity
         where = ident.label if self.model.link is Link.CONNECTED and ident.label else "not connected"
         self.setWindowTitle(f"stimsim — {where}")
+
+    def _build_battery_menu(self) -> None:
+        """The Battery menu: the charger, and exports of the battery view's plots and data."""
+        menu = self.menuBar().addMenu("&Battery")
+        self.battery_menu = menu
+
+        def add(text: str, tip: str, run: object, key: str = "") -> QAction:
+            action = QAction(text, self)
+            action.setToolTip(tip)
+            if key:
+                action.setShortcut(QKeySequence(key))
+            assert callable(run)
+            action.triggered.connect(lambda: run())
+            menu.addAction(action)
+            return action
+
+        self.charging_action = add("Start or stop &charging", "Put the simulated charger on, or take it off",
+                                   self.battery.gauge.toggle_charging, CHARGING_KEY)
+        menu.addSeparator()
+        self.battery_image_action = add("Export battery &plot as image (PNG, SVG)…",
+                                        "Save the level or projection plot of the battery view as a picture",
+                                        self._battery_export_image, BATTERY_IMAGE_KEY)
+        self.battery_csv_action = add("Export battery &data as CSV…",
+                                      "Save the data of the battery view's tab in front as CSV",
+                                      self._battery_export_csv, BATTERY_CSV_KEY)
+
+    def _battery_export_image(self) -> None:
+        self.show_face("battery")
+        self.battery.export_image_dialog()
+
+    def _battery_export_csv(self) -> None:
+        self.show_face("battery")
+        self.battery.export_csv_dialog()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.clinician.leave("The app closed")

@@ -281,6 +281,14 @@ class DeviceWorker(QObject):
             self.link.tripped = True
             self.model.set_link(Link.NOT_ANSWERING, "Waiting for the stimulator to answer…")
 
+    # --- the battery view -----------------------------------------------------------
+    def set_charging(self, on: bool) -> None:
+        self._action("charging", lambda c: self.link.charge(c, on))
+
+    def read_battery(self) -> None:
+        if self.link.client is not None:
+            self._action("battery", self.link.read_battery)
+
 
 def _end_test(client: Client) -> dict[str, object]:
     client.test_end()

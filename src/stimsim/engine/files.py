@@ -119,27 +119,43 @@ def _parse_float(text: str) -> float | _Huge:
 
 def load(path: str | os.PathLike[str]) -> ProgramFile:
     """Read and validate a program file; raises FileError with one line per problem."""
+    text = read_text(path)
+    return loads(text, path)
+
+
+def loads(text: str, path: str | os.PathLike[str] = "<text>") -> ProgramFile:
+    data = parse(text, path)
+    problems: list[str] = []
+    result = from_data(data, problems)
+    if problems or result is None:
+        raise FileError(path, problems)
+    return result
+
+
+def read_text(path: str | os.PathLike[str], what: str = "a program file") -> str:
+    """A file's text with the size and encoding checks of program files (FileError otherwise)."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise FileError(path, ["no such file"]) from None
     except IsADirectoryError:
-        raise FileError(path, ["is a folder, not a program file"]) from None
+        raise FileError(path, [f"is a folder, not {what}"]) from None
     except OSError as exc:
         raise FileError(path, [f"cannot read: {exc.strerror or exc}"]) from None
     if len(raw) > MAX_BYTES:
-        raise FileError(path, [f"larger than {MAX_BYTES // 1024} KiB: not a program file"])
+        raise FileError(path, [f"larger than {MAX_BYTES // 1024} KiB: not {what}"])
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FileError(path, [f"byte {exc.start}: not UTF-8 text"]) from None
-    return loads(text, path)
 
 
-def loads(text: str, path: str | os.PathLike[str] = "<text>") -> ProgramFile:
+def parse(text: str, path: str | os.PathLike[str] = "<text>", what: str = "a program file") -> Any:
+    """JSON text parsed as program files are: size and depth limits, no duplicate keys, no
+    NaN or Infinity, huge numbers kept as text to be named; FileError otherwise."""
     if len(text) > MAX_BYTES:
-        raise FileError(path, [f"larger than {MAX_BYTES // 1024} KiB: not a program file"])
+        raise FileError(path, [f"larger than {MAX_BYTES // 1024} KiB: not {what}"])
     deep = _too_deep(text, MAX_DEPTH)
     if deep is not None:
         raise FileError(path, [f"{deep}: nested deeper than {MAX_DEPTH} levels"])
@@ -150,11 +166,7 @@ def loads(text: str, path: str | os.PathLike[str] = "<text>") -> ProgramFile:
         raise FileError(path, [f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"]) from None
     except ValueError as exc:
         raise FileError(path, [str(exc)]) from None
-    problems: list[str] = []
-    result = from_data(data, problems)
-    if problems or result is None:
-        raise FileError(path, problems)
-    return result
+    return data
 
 
 def _too_deep(text: str, limit: int) -> str | None:
@@ -243,6 +255,12 @@ def from_data(data: Any, problems: list[str]) -> ProgramFile | None:
     if problems or device is None:
         return None
     return ProgramFile(device, tuple(programs))
+
+
+def device_from_data(raw: Any, problems: list[str]) -> DeviceModel | None:
+    """A ``device`` block (chemistry, contact impedances) as a DeviceModel, appending one line
+    per problem (key paths from ``device.``); other files that carry a device block use it."""
+    return _device(raw, problems)
 
 
 def _device(raw: Any, problems: list[str]) -> DeviceModel | None:
@@ -462,6 +480,6 @@ def save(pf: ProgramFile, path: str | os.PathLike[str]) -> None:
 
 
 __all__ = [
-    "BAD_ARG", "FileError", "ProgramFile", "Problem", "dumps", "load", "loads", "save",
+    "BAD_ARG", "FileError", "device_from_data", "parse", "read_text", "ProgramFile", "Problem", "dumps", "load", "loads", "save",
     "program_to_data", "to_data", "atomic_write", "atomic_write_text", "quote_key", "shown",
 ]

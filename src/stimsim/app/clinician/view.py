@@ -45,10 +45,10 @@ from ...engine.program import DeviceModel, Electrodes, Program
 from ...engine.validate import UNSAFE, Problem, check_program
 from ...host.client import differences
 from ...host.limits import PIN_MAX_DIGITS, PIN_MIN_DIGITS, TEST_LEASE_S
+from ..battery.cost import battery_cost
 from ..controller import Controller
 from ..launch import example_slot_programs
 from ..model import AppModel, ClinicianReply, Link
-from .battery_cost import battery_cost_warning
 from .draft import Draft
 from .electrodes import ElectrodeDiagram, contact_state
 from .fields import ParamControl, make_control
@@ -758,8 +758,8 @@ class ClinicianView(QWidget):
         prog = self.draft.program
         if prog is None or self._refused_here(prog) is None:
             return
-        cost = battery_cost_warning(prog, self.draft.saved, self.model.device_model)
-        if cost is not None and not self.confirm("Battery", f"{cost}. Save it?"):
+        cost = battery_cost(prog, self.draft.saved, self.model.device_model)
+        if cost.hungrier and not self.confirm("Battery", f"{cost.text}. Save it?"):
             self._say("Not saved")
             return
         self._send("write", prog)
