@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QTableWidget
+from PySide6.QtWidgets import QLineEdit, QTableWidget
 from pytestqt.qtbot import QtBot
 
-from stimsim.app.clinician.view import LOGIN_TEXT, ClinicianView, balanced
+from stimsim.app.clinician.view import LOGIN_TEXT, ClinicianView, LoginDialog, balanced
 from stimsim.app.launch import StimsimApp
 from stimsim.app.messages import WRONG_PIN
 from stimsim.app.model import Action, Link
@@ -305,7 +305,8 @@ def test_an_open_contact_is_refused_with_words(qtbot: QtBot, stim: StimsimApp) -
     _click(view, "7")
     assert view.draft.program == before and "Contact 7 is OPEN" in view.notice
     imp = next(a for a in actions if a.what == "impedance")
-    assert imp.data["values"]["7"] == "OPEN"  # type: ignore[index]
+    values = imp.data["values"]
+    assert isinstance(values, dict) and values["7"] == "OPEN"
 
 
 def test_undo_and_redo_from_the_edit_menu(qtbot: QtBot, stim: StimsimApp) -> None:
@@ -448,3 +449,25 @@ def test_closing_the_app_during_a_test_restores_the_saved_program(qtbot: QtBot, 
     stim.window.close()
     stim.shutdown()
     assert gen.test_program is None
+
+
+def test_the_pin_dialog_hides_the_pin_and_forgets_it(qtbot: QtBot) -> None:
+    dialog = LoginDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.pin.echoMode() is QLineEdit.EchoMode.Password
+    QTest.keyClicks(dialog.pin, "0000")
+    assert dialog.take_pin() == "0000" and dialog.pin.text() == ""
+
+
+def test_logging_out_during_a_test_says_the_saved_program_is_back(qtbot: QtBot, stim: StimsimApp,
+                                                                  gen: VirtualGenerator) -> None:
+    view = _view(stim)
+    _login(qtbot, view)
+    view.select_slot(1)
+    view._controls["rate_hz"].setValue(45)
+    view.start_test()
+    qtbot.waitUntil(lambda: gen.test_program is not None and view.testing, timeout=3_000)
+    view.log_out()
+    qtbot.waitUntil(lambda: gen.test_program is None and gen.role == "PATIENT", timeout=3_000)
+    assert view.notice == "Logged out: the test ended and the saved program is back"
+    assert not view.testing and not view.body.isEnabled()

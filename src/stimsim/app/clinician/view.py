@@ -794,7 +794,8 @@ class ClinicianView(QWidget):
     def _on_logout(self, reply: ClinicianReply) -> None:
         if reply.ok:
             self.testing = False
-            self._say("Logged out")
+            if not self.notice.startswith("Logged out"):  # a test's end was said already
+                self._say("Logged out")
             self.model.record_action("clinician", "logout", "Clinician logged out")
 
     def _on_test(self, reply: ClinicianReply) -> None:
