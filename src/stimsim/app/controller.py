@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..host.results import LogEntry
     from .records.transfer import Progress, TransferResult
 
+from ..engine.program import Program
+
 BUILTIN_URL = "virtual://builtin"  #: the built-in virtual generator, registered under this name
 BUILTIN_LABEL = "Built-in virtual generator"
 
@@ -42,6 +44,25 @@ class Controller(Protocol):
 
     def send_line(self, text: str) -> None:
         """Send a line typed in the console (strict framing is added by the client)."""
+
+    # --- the clinician's requests: each answers with model.clinicianReplied -------------
+    def login(self, pin: str) -> None:
+        """Challenge-response login (the client computes the proof; the PIN is not kept)."""
+
+    def logout(self) -> None: ...
+
+    def write_program(self, program: Program, ack: bool = False) -> None:
+        """PROG the program to its slot, READ it back and compare (``ack``: ACK=CHARGE)."""
+
+    def test_program(self, program: Program, ack: bool = False) -> None:
+        """TEST the program live on the active slot (the device's lease is kept by polling)."""
+
+    def end_test(self) -> None:
+        """TEST END: the saved program is back (never dropped by STOP)."""
+
+    def erase_slot(self, slot: int) -> None: ...
+
+    def measure_impedance(self) -> None: ...
 
     # --- the battery view ---------------------------------------------------------------
     def set_charging(self, on: bool) -> None:

@@ -36,7 +36,7 @@ from ..host.errors import UnknownVerbError
 from .battery.words import NO_CHARGER, PRIMARY_NO_CHARGE
 from .controller import BUILTIN_LABEL, BUILTIN_URL
 from .messages import event_text, fault_text, fmt_ma, refusal_text, restart_text
-from .model import AppModel, DeviceEvent, Identity, Link, Status
+from .model import AppModel, ClinicianReply, DeviceEvent, Identity, Link, Status
 from .wire_tap import WireTap
 
 log = logging.getLogger(__name__)
@@ -424,6 +424,41 @@ class DeviceLink:
             if event.name == "STIM" and event.get("STIM") == "OFF" and wire is not None:
                 self.publish(replace(wire, stim=False))
             self.say(text, "info" if event.name == "CHARGE" else "warning")
+
+    # --- the clinician's requests (worker thread) ---------------------------------------
+    def clinician(self, client: Client, kind: str, run: Callable[[Client], dict[str, object]]) -> None:
+        """Run one clinician request and post its outcome as a ``ClinicianReply``.
+
+        A refusal (ERR) is the device's answer, not a link failure: it is posted in words
+        and nothing else happens. Link failures are posted too, then raised for ``guarded``.
+        """
+        self._direction = 0
+        try:
+            data = run(client)
+        except DeviceError as exc:
+            refused = ClinicianReply(kind, False, refusal_text(exc), {"code": exc.code, **exc.wire_args})
+            self.note(f"{kind}: {exc}")
+            self._post(lambda m: m.clinician_reply(refused))
+            self.publish(client.status())
+            return
+        except ClientError as exc:
+            failed = ClinicianReply(kind, False, str(exc), {"code": type(exc).__name__})
+            self._post(lambda m: m.clinician_reply(failed))
+            raise
+        done = ClinicianReply(kind, True, "", data)
+        self._post(lambda m: m.clinician_reply(done))
+        self.publish(client.status())
+
+    def clinician_write(self, client: Client, program: Program, ack: bool) -> dict[str, object]:
+        """PROG + READ back, compared field by field by the client; the slots are re-read."""
+        back = client.prog(program, ack=ack)
+        self._read_slots(client)
+        return {"program": back}
+
+    def clinician_erase(self, client: Client, slot: int) -> dict[str, object]:
+        client.erase(slot)
+        self._read_slots(client)
+        return {"slot": slot}
 
     # --- the battery view's requests (worker thread) -------------------------------------
     def charge(self, client: Client, on: bool) -> None:

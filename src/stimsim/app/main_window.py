@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
 
 from .. import __version__
 from ..engine.params import AMP_PATIENT_STEP_UA
+from .clinician.view import ClinicianView
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
@@ -26,6 +36,8 @@ QUIT_KEY = "Ctrl+Q"
 DEVICE_PANEL_KEY = "Ctrl+D"
 EXPORT_IMAGE_KEY = "Ctrl+E"
 EXPORT_CSV_KEY = "Ctrl+Shift+E"
+UNDO_KEY = "Ctrl+Z"
+REDO_KEY = "Ctrl+Shift+Z"
 CHARGING_KEY = "Ctrl+Alt+C"
 BATTERY_IMAGE_KEY = "Ctrl+Alt+E"
 BATTERY_CSV_KEY = "Ctrl+Alt+Shift+E"
@@ -45,6 +57,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     (BATTERY_CSV_KEY, "battery view: export the data of the tab in front (level, projection, comparison) as CSV"),
     (QUIT_KEY, "quit"),
     *RECORDS_KEYS,
+    (f"{UNDO_KEY} / {REDO_KEY}", "undo / redo a change of the clinician's program"),
 )
 
 
@@ -95,6 +108,7 @@ class MainWindow(QMainWindow):
         self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=self.faces,
                                presentation=presentation)
         self.add_face("scope", self.scope, "Scope", "The live scope of the stimulation current")
+        self._add_clinician()
         self.battery = BatteryView(model, controller, self.faces)
         self.add_face("battery", self.battery, "Battery", "The battery: level and charger, projection over "
                       "days to years, programs compared")
@@ -116,6 +130,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         model.linkChanged.connect(self._title)
         model.identityChanged.connect(self._title)
+        self._add_edit_menu()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -276,6 +291,7 @@ class MainWindow(QMainWindow):
         self.battery.export_csv_dialog()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.clinician.leave("The app closed")
         self.scope.stop_timers()
         if callable(self._on_close):
             self._on_close()
@@ -302,3 +318,24 @@ class MainWindow(QMainWindow):
             self.showFullScreen()
         elif not on and self.isFullScreen():
             self.showNormal()
+
+    # --- the clinician programmer ------------------------------------------------------
+    def _add_clinician(self) -> None:
+        """The clinician view, right after the scope (Ctrl+2)."""
+        self.clinician = ClinicianView(self.model, self.controller, self.faces)
+        self.add_face("clinician", self.clinician, "Clinician",
+                      "The clinician programmer: log in, edit, test and save programs")
+
+    def _add_edit_menu(self) -> None:
+        """The Edit menu with the clinician's undo and redo (before the View menu)."""
+        edit = QMenu("&Edit", self)
+        self.undo_action = self.clinician.draft.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence(UNDO_KEY))
+        self.undo_action.setToolTip("Undo the last change of the program being edited")
+        self.redo_action = self.clinician.draft.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence(REDO_KEY))
+        self.redo_action.setToolTip("Redo the change just undone")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        self.menuBar().insertMenu(self.views_menu.menuAction(), edit)
+        self.edit_menu = edit

@@ -131,6 +131,20 @@ class Action:
     source: str = "app"
 
 
+@dataclass(frozen=True)
+class ClinicianReply:
+    """The outcome of one clinician request (login, write, test, erase, impedance...).
+
+    ``kind`` names the request, ``ok`` whether the device accepted it, ``text`` the words
+    for a refusal, ``data`` what came back (the program read back, impedances, RETRY_S...).
+    """
+
+    kind: str
+    ok: bool
+    text: str = ""
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
 class AppModel(QObject):
     """One model for the whole window. Setters emit only on real changes."""
 
@@ -141,6 +155,7 @@ class AppModel(QObject):
     noticeChanged = Signal()  #: a new sentence for the remote's screen and the status bar
     consoleLine = Signal(object)  #: ConsoleLine
     deviceEvent = Signal(object)  #: DeviceEvent
+    clinicianReplied = Signal(object)  #: ClinicianReply, after each clinician request
     stimTurnedOn = Signal()  #: the device reported stimulation turning on (ramp restarts)
     busyChanged = Signal()  #: requests in flight (the remote shows a wait mark)
     faultsChanged = Signal()  #: lead contact faults the app learned of
@@ -259,3 +274,8 @@ class AppModel(QObject):
         if busy != self.busy:
             self.busy = busy
             self.busyChanged.emit()
+
+    # --- the clinician's requests -----------------------------------------------------
+    def clinician_reply(self, reply: ClinicianReply) -> None:
+        """A clinician request finished (posted by the link on the GUI thread)."""
+        self.clinicianReplied.emit(reply)

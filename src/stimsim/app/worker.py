@@ -255,6 +255,37 @@ class DeviceWorker(QObject):
         if confirmed:
             self._jobs.put(_Setup("after-stop", self.link.poll))
 
+    # --- the clinician's requests (Controller) -------------------------------------------
+    def login(self, pin: str) -> None:
+        self._clinician("login", lambda c: {"role": c.login(pin)})
+
+    def logout(self) -> None:
+        self._clinician("logout", lambda c: {"role": c.logout()})
+
+    def write_program(self, program: Program, ack: bool = False) -> None:
+        self._clinician("write", lambda c: self.link.clinician_write(c, program, ack))
+
+    def test_program(self, program: Program, ack: bool = False) -> None:
+        def run(c: Client) -> dict[str, object]:
+            c.test(program, ack=ack)
+            return {"program": program}
+        self._clinician("test", run)
+
+    def end_test(self) -> None:
+        """TEST END as a set-up job: a STOP pressed meanwhile must not keep the test running."""
+        if self.link.client is None:
+            return
+        self._jobs.put(_Setup("test-end", lambda c: self.link.clinician(c, "test_end", _end_test)))
+
+    def erase_slot(self, slot: int) -> None:
+        self._clinician("erase", lambda c: self.link.clinician_erase(c, slot))
+
+    def measure_impedance(self) -> None:
+        self._clinician("impedance", lambda c: {"values": c.impedance(), "when": time.time()})
+
+    def _clinician(self, kind: str, run: Callable[[Client], dict[str, object]]) -> None:
+        self._action(kind, lambda c: self.link.clinician(c, kind, run))
+
     def _check_silence(self) -> None:
         """GUI-thread watchdog: show "not answering" while the retries still run."""
         since = self.link.tap.inflight_since
@@ -312,3 +343,7 @@ class DeviceWorker(QObject):
             result = out[0] if out else transfer.TransferResult(failed=failed or "not run")
             self._apply.emit(lambda m: done(result))
         self._jobs.put(_Transfer(name, job))
+
+def _end_test(client: Client) -> dict[str, object]:
+    client.test_end()
+    return {}

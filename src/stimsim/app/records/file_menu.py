@@ -9,9 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMenu, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMenu, QMessageBox, QProgressDialog, QWidget
 
 from ...engine import files
+from ..clinician.view import LoginDialog
 from ..controller import Controller
 from ..model import AppModel
 from .document import ProgramDocument, RecentFiles
@@ -23,10 +24,10 @@ SUFFIX = ".stimsim.json"
 CLINICIAN = "CLINICIAN"
 
 def ask_clinician_pin(parent: QWidget) -> str | None:
-    """The clinician PIN, asked in a password field; None if the user cancels.
-    (The clinician view's login dialog can take this function's place.)"""
-    pin, ok = QInputDialog.getText(parent, "Clinician login", "Clinician PIN:", QLineEdit.EchoMode.Password)
-    return pin.strip() if ok and pin.strip() else None
+    """The clinician PIN, asked with the clinician view's login dialog; None if the user cancels."""
+    dialog = LoginDialog(parent)
+    pin = dialog.take_pin().strip() if dialog.exec() == QDialog.DialogCode.Accepted else ""
+    return pin or None
 
 
 def _tell(parent: QWidget, title: str, text: str, detail: str = "", level: str = "info") -> None:

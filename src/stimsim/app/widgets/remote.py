@@ -30,8 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...engine import params as P
 from ...engine.describe import mode_line
 from ...engine.params import AMP_PATIENT_STEP_UA
+from ...engine.program import Program
 from ..controller import Controller
 from ..messages import faults_text, fmt_ma
 from ..model import AppModel, Link
@@ -129,6 +131,10 @@ class PatientRemote(QWidget):
 
         grid.addWidget(self.program_label)
         grid.addWidget(self.mode_label)
+        self.unlocked_label = label("screenUnlocked", "What your clinician lets you change besides the amplitude")
+        self.unlocked_label.ensurePolished()
+        self.unlocked_label.setFixedHeight(self.unlocked_label.fontMetrics().lineSpacing() + 2)
+        grid.addWidget(self.unlocked_label)
         grid.addWidget(self.amp_label)
         row = QHBoxLayout()
         row.addWidget(self.stim_label)
@@ -247,6 +253,7 @@ class PatientRemote(QWidget):
         if not connected:
             self.program_label.setText(_LINK_TITLE.get(m.link, "No stimulator"))
             self.mode_label.setText(_LINK_HINT.get(m.link, ""))
+            self.unlocked_label.setText("")
             self.amp_label.setText("-- mA")
             self.stim_label.setText("")
             self.battery_label.setText("")
@@ -261,6 +268,7 @@ class PatientRemote(QWidget):
                 mode = "Clinician test settings · " + mode
             self.mode_label.setText(mode)
             self.mode_label.setToolTip(mode)
+            self.unlocked_label.setText(unlocked_text(prog) if prog else "")
             self.amp_label.setText(fmt_ma(st.amplitude_ua) if prog else "-- mA")
             self.fault_label.setText(faults_text(m.faults))
             if m.stopping and st.stim_on:
@@ -328,3 +336,16 @@ def _battery_text(percent: int | None, charging: bool, state: str) -> str:
 
 
 _BATT_WORDS = {"LOW": "low", "EMPTY": "empty", "ERI": "replace soon", "EOS": "end of service"}
+
+
+def unlocked_text(prog: Program) -> str:
+    """The ranges a clinician unlocked on the remote: ``You may change: Pulse width 200..400 µs``."""
+    parts = []
+    for param in P.TABLE:
+        if param.limits is not P.LimitKind.UNLOCK or param.key not in P.MODES[prog.mode].ranges:
+            continue
+        if all(prog.limits.get(P.Limit(param, side).key) is None for side in ("min", "max")):
+            continue
+        lo, hi = prog.limits.range_of(param.key, prog.mode)
+        parts.append(f"{param.label.lower()} {param.fmt(lo)}..{param.show(hi)}")
+    return f"You may change: {', '.join(parts)}" if parts else ""
