@@ -136,3 +136,37 @@ def test_the_readme_screenshot_command_shows_an_annotated_burst(tmp_path: Path) 
 def test_a_refused_start_slot_is_an_error(tmp_path: Path) -> None:
     done = _gui("--slot", "9", "--screenshot", str(tmp_path / "x.png"))  # the examples fill slots 1..5
     assert done.returncode == 1 and "That program slot is empty" in done.stderr
+
+
+def test_login_at_start_unlocks_the_clinician_view_and_a_wrong_pin_exits_1(tmp_path: Path) -> None:
+    from .test_device_link import Emulator
+
+    emu = Emulator(tmp_path / "state", "--pty", "--pin", "1234")
+    try:
+        out = tmp_path / "clinician.png"
+        refused = _gui("--device", emu.url, "--view", "clinician", "--login", "--screenshot", str(out))
+        assert refused.returncode == 1 and not out.exists()
+        assert "--login: the clinician login was refused: Wrong PIN" in refused.stderr
+        done = _gui("--device", emu.url, "--view", "clinician", "--login", "--pin", "1234", "--no-device-panel",
+                    "--screenshot", str(out))
+        assert done.returncode == 0, done.stderr
+        assert out.exists()
+    finally:
+        emu.kill()
+
+
+def test_login_and_no_device_panel_options_in_the_app(qtbot: object, qapp: object, tmp_path: Path) -> None:
+    from pytestqt.qtbot import QtBot
+
+    from stimsim.app.launch import AppOptions, StimsimApp
+
+    assert isinstance(qtbot, QtBot)
+    stim = StimsimApp(AppOptions(login=True, device_panel=False, view="clinician", data_dir=tmp_path))
+    try:
+        stim.start()
+        qtbot.waitUntil(lambda: stim.window.clinician.logged_in, timeout=5_000)
+        assert stim.window.splitter.sizes()[1] == 0
+        assert not stim.window.device_panel_action.isChecked()
+    finally:
+        stim.shutdown()
+        stim.window.close()

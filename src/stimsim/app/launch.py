@@ -49,6 +49,8 @@ class AppOptions:
     annotate: bool = False  #: scope annotations on at start
     time_per_screen: float | None = None  #: the scope's time per screen at start (s)
     data_dir: Path | None = None  #: records, autosave, recent files (None: $STIMSIM_DATA_DIR or the user's folder)
+    login: bool = False  #: log in as clinician at start with ``pin``
+    device_panel: bool = True  #: False: start with the device panel collapsed (Ctrl+D shows it)
     view: str = ""  #: bring this view forward at start (remote = the scope with the remote)
 
 
@@ -145,6 +147,8 @@ class StimsimApp:
             self.window.set_presentation(True, full_screen=opts.screenshot is None)
         if opts.view:
             self.window.show_face(face_of_view(opts.view))
+        if not opts.device_panel:
+            self.window.show_device_panel(False)
         if opts.screenshot is None and QApplication.platformName() != "offscreen":
             QTimer.singleShot(0, self.session.offer_recovery)
         url = self.url
@@ -153,6 +157,8 @@ class StimsimApp:
         self.worker.connect_device(url)
         if self.programs:
             self.worker.load_programs(self.programs, opts.pin)
+        if opts.login:
+            self.worker.login_at_start(opts.pin)
         if opts.slot is not None or opts.stim_on:
             self.worker.start_state(opts.slot, opts.stim_on)
 
@@ -168,6 +174,8 @@ class StimsimApp:
         """The name of the last start-up job (the screenshot waits for it), or "" if none."""
         if self.options.slot is not None or self.options.stim_on:
             return "start"
+        if self.options.login:
+            return "login"
         return "programs" if self.programs else ""
 
     def _setup_finished(self, name: str, failed: str) -> None:
@@ -179,6 +187,9 @@ class StimsimApp:
             hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
             self.setup_error = f"--programs{where}: nothing was written: {failed}{hint}"
             self.model.set_notice(f"The programs were not written: {failed}", "error")
+        elif name == "login":
+            hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
+            self.setup_error = f"--login: the clinician login was refused: {failed}{hint}"
         elif name == "start":
             self.setup_error = f"the start state asked for (--slot, --stim-on) was refused: {failed}"
         else:

@@ -449,6 +449,13 @@ class DeviceLink:
         self._post(lambda m: m.clinician_reply(done))
         self.publish(client.status())
 
+    def login_at_start(self, client: Client, pin: str) -> None:
+        """``--login``: log in as clinician; a refused PIN raises, so the start-up says why."""
+        role = client.login(pin)
+        done = ClinicianReply("login", True, "", {"role": role})
+        self._post(lambda m: m.clinician_reply(done))
+        self.publish(client.status())
+
     def clinician_write(self, client: Client, program: Program, ack: bool) -> dict[str, object]:
         """PROG + READ back, compared field by field by the client; the slots are re-read."""
         back = client.prog(program, ack=ack)

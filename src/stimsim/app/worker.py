@@ -146,6 +146,10 @@ class DeviceWorker(QObject):
         progs = tuple(programs)
         self._jobs.put(_Setup("programs", lambda c: self.link.load(c, progs, pin)))
 
+    def login_at_start(self, pin: str) -> None:
+        """At start, after the programs: log in as clinician (``--login``)."""
+        self._jobs.put(_Setup("login", lambda c: self.link.login_at_start(c, pin)))
+
     def start_state(self, slot: int | None, stim_on: bool) -> None:
         """At start, after the programs: make ``slot`` active and turn stimulation on, if asked."""
         self._jobs.put(_Setup("start", lambda c: self.link.start_state(c, slot, stim_on)))

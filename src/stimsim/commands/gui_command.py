@@ -31,12 +31,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--pin", default=DEFAULT_PIN,
                    help=f"clinician PIN for --programs ({PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits; "
                    f"default {DEFAULT_PIN})")
+    p.add_argument("--login", action="store_true",
+                   help="log in as clinician at start with --pin (the clinician view unlocked); a refused PIN exits 1")
     p.add_argument("--slot", type=int, metavar="N", help="make program slot N active at start")
     p.add_argument("--stim-on", action="store_true", help="turn stimulation on at start")
     p.add_argument("--annotate", action="store_true", help="show the scope's annotations at start")
     p.add_argument("--time-per-screen", metavar="SPAN",
                    help=f"the scope's time per screen at start: {', '.join(t for _, t in TIME_SCALES)} "
                    "(spaces optional, e.g. 50ms)")
+    p.add_argument("--no-device-panel", action="store_true",
+                   help="start with the device panel (port, console, events) collapsed; Ctrl+D shows it")
     p.add_argument("--presentation", action="store_true", help="larger fonts, for trainers and projectors")
     p.add_argument("--view", metavar="VIEW",
                    help="bring this view forward at start: remote (the scope with the remote), clinician, battery, "
@@ -85,7 +89,8 @@ def run_gui(args: argparse.Namespace) -> int:
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
-                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span,
+                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span, login=args.login,
+                          device_panel=not args.no_device_panel,
                           view=(args.view or "").strip().lower()))
 
 

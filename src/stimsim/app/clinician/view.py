@@ -778,7 +778,7 @@ class ClinicianView(QWidget):
 
     def _on_login(self, reply: ClinicianReply) -> None:
         if reply.ok:
-            self._say("Logged in as clinician")
+            self._say("Clinician session open: edit a program, test it live, then save it")
             self.model.record_action("clinician", "login", "Clinician logged in", {"result": "success"})
             return
         if reply.data.get("code") == "LOCKED":
