@@ -191,3 +191,29 @@ def test_the_matcher_fits_placeholders_and_ellipses() -> None:
     assert not match(["a <x> c"], ["a b d"], {})
     assert not match(["one"], ["one", "two"], {})
     assert _substitute("stimsim device socket://h:<port>", bound) == "stimsim device socket://h:4242"
+
+
+_SHOT = re.compile(r"`(stimsim gui [^`]*--screenshot +(docs/[\w.-]+\.png))`")
+
+
+def screenshot_commands() -> list[tuple[str, str]]:
+    text = re.sub(r"\s+", " ", (ROOT / "README.md").read_text(encoding="utf-8"))
+    return [(m.group(1), m.group(2)) for m in _SHOT.finditer(text)]
+
+
+def test_the_readme_names_the_command_of_every_screenshot_it_shows() -> None:
+    shown = set(re.findall(r"\]\((docs/[\w.-]+\.png)\)", (ROOT / "README.md").read_text(encoding="utf-8")))
+    assert shown and shown == {picture for _, picture in screenshot_commands()}
+
+
+@pytest.mark.parametrize(("command", "picture"), screenshot_commands())
+def test_a_readme_screenshot_command_makes_a_picture_like_the_one_shown(command: str, picture: str,
+                                                                          tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    argv = [sys.executable, "-m", "stimsim", *command.split()[1:]]
+    argv[argv.index(picture)] = str(out)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STIMSIM_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    size = (ROOT / picture).read_bytes()[16:24]
+    assert out.read_bytes()[16:24] == size, f"{picture}: the command made a picture of another size"
