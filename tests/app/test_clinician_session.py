@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -87,5 +89,16 @@ def test_a_whole_clinician_session_over_a_pty(qtbot: QtBot, qapp: QApplication, 
         whats = [a.what for a in actions]
         for what in ("login", "impedance", "confirm_charge", "test_start", "save", "logout"):
             assert what in whats, what
+
+        # The session's report, from its record (read back as text where poppler is installed).
+        report = tmp_path / "session.pdf"
+        assert app.session.view.save_report(report) == ""
+        assert report.read_bytes().startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", "-layout", str(report), "-"], capture_output=True, text=True,
+                                  check=True).stdout.replace("\ufb01", "fi").replace("\ufb02", "fl")  # ligatures
+            for section in ("Device", "Programs after", "Changes", "Confirmations", "Impedances"):
+                assert section in text, section
+            assert "Confirmations" in text and "contact 4" in text.lower()
     finally:
         app.shutdown()
