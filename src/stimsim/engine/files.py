@@ -221,19 +221,28 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a program file may hold")
 
 
-def from_data(data: Any, problems: list[str]) -> ProgramFile | None:
-    """Build a ProgramFile from parsed JSON, appending one line per problem."""
+def check_header(data: Any, top_keys: tuple[str, ...], file_format: str, version: int,
+                 problems: list[str]) -> bool:
+    """A stimsim JSON file's frame: an object of known keys with its ``format`` and the whole
+    number ``version``. Appends one line per problem; False when ``data`` is no object."""
     if not isinstance(data, dict):
         problems.append("the file must hold a JSON object")
-        return None
+        return False
     for key in data:
-        if key not in _TOP_KEYS:
-            problems.append(f"{quote_key(key)}: unknown key (allowed: {', '.join(_TOP_KEYS)})")
-    if data.get("format") != FORMAT:
-        problems.append(f"format: must be \"{FORMAT}\" (found {shown(data.get('format'))})")
-    version = data.get("version")
-    if type(version) is not int or version != VERSION:
-        problems.append(f"version: must be {VERSION} (found {shown(version)})")
+        if key not in top_keys:
+            problems.append(f"{quote_key(key)}: unknown key (allowed: {', '.join(top_keys)})")
+    if data.get("format") != file_format:
+        problems.append(f"format: must be \"{file_format}\" (found {shown(data.get('format'))})")
+    found = data.get("version")
+    if type(found) is not int or found != version:
+        problems.append(f"version: must be {version} (found {shown(found)})")
+    return True
+
+
+def from_data(data: Any, problems: list[str]) -> ProgramFile | None:
+    """Build a ProgramFile from parsed JSON, appending one line per problem."""
+    if not check_header(data, _TOP_KEYS, FORMAT, VERSION, problems):
+        return None
     device = _device(data.get("device", {}), problems)
     raw_programs = data.get("programs")
     if not isinstance(raw_programs, list) or not raw_programs:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import files
-from ..engine.files import FileError, quote_key, shown
+from ..engine.files import FileError, check_header, quote_key, shown
 from ..engine.params import fmt_number
 from ..engine.program import DeviceModel, Program
 from ..resources import scenarios_dir
@@ -131,17 +131,8 @@ def _object(raw: Any, where: str, keys: tuple[str, ...] | None, problems: list[s
 
 def from_data(data: Any, problems: list[str], name: str = "scenario") -> Scenario | None:
     """Build a Scenario from parsed JSON, appending one line per problem."""
-    if not isinstance(data, dict):
-        problems.append("the file must hold a JSON object")
+    if not check_header(data, _TOP_KEYS, FORMAT, VERSION, problems):
         return None
-    for key in data:
-        if key not in _TOP_KEYS:
-            problems.append(f"{quote_key(key)}: unknown key (allowed: {', '.join(_TOP_KEYS)})")
-    if data.get("format") != FORMAT:
-        problems.append(f"format: must be \"{FORMAT}\" (found {shown(data.get('format'))})")
-    version = data.get("version")
-    if type(version) is not int or version != VERSION:
-        problems.append(f"version: must be {VERSION} (found {shown(version)})")
     title = _text(data.get("title", name), "title", TITLE_MAX, problems)
     brief = _text(data.get("brief", ""), "brief", BRIEF_MAX, problems)
     params = _params(data.get("patient", {}), problems)
