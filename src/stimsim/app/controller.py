@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..engine.program import Program
+
 BUILTIN_URL = "virtual://builtin"  #: the built-in virtual generator, registered under this name
 BUILTIN_LABEL = "Built-in virtual generator"
 
@@ -34,3 +36,8 @@ class Controller(Protocol):
 
     def send_line(self, text: str) -> None:
         """Send a line typed in the console (strict framing is added by the client)."""
+
+    # --- the patient view (virtual patient rehearsals) --------------------------------------
+    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None) -> None:
+        """Write ``programs`` to their slots as a clinician (login with ``pin``, PROG + read-back,
+        logout), then make slot ``select`` active if given."""

@@ -116,6 +116,7 @@ class StimsimApp:
             on_close=self.shutdown, presentation=options.presentation,
         )
         self._log = app_log.install(self.worker.link.note)
+        self.window.patient_view.pin = options.pin  # the patient view writes scenarios with the known PIN
         self.setup_error = ""  #: why --programs was not written ("" when it was, or was not asked)
         self.worker.setupFinished.connect(self._setup_finished)
         self._closed = False

@@ -11,6 +11,7 @@ from ..engine.params import AMP_PATIENT_STEP_UA
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
+from .patient.view import PatientView
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
 from .widgets.device_panel import DevicePanel, PortLister, serial_ports
@@ -100,6 +101,11 @@ class MainWindow(QMainWindow):
         self.status_bar = StatusBar(model, self)
         self.setStatusBar(self.status_bar)
         self._build_menus()
+        # --- the patient view (virtual patient rehearsals) ---
+        self.patient_view = PatientView(model, controller, self.faces)
+        self.add_face("patient", self.patient_view, "Patient",
+                      "Rehearse a programming session with the virtual patient: scenario, body map, leads, "
+                      "dialogue, time and score")
         model.linkChanged.connect(self._title)
         model.identityChanged.connect(self._title)
 

@@ -249,3 +249,16 @@ class DeviceWorker(QObject):
         if time.monotonic() - since > SILENCE_S:
             self.link.tripped = True
             self.model.set_link(Link.NOT_ANSWERING, "Waiting for the stimulator to answer…")
+
+    # --- the patient view: a scenario's programs ---------------------------------------------
+    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None) -> None:
+        """Write ``programs`` as a clinician (a user action: STOP drops it if still queued), then
+        make slot ``select`` active; what the device reads back reaches the model."""
+        progs = tuple(programs)
+
+        def run(client: Client) -> None:
+            self.link.load(client, progs, pin)
+            if select is not None:
+                self.link.start_state(client, select, False)
+
+        self._action("programs", run)
