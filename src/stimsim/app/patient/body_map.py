@@ -55,7 +55,7 @@ class BodyMap(QWidget):
                         "click a region, or use the arrow keys and Space, to mark where the patient says they feel it")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
-        self.setMinimumSize(QSize(220, 230))
+        self.setMinimumSize(QSize(160, 170))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         shift = QTransform.fromTranslate(0, TOP)
         self.paths: dict[str, QPainterPath] = {}

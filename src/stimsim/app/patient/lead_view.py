@@ -43,7 +43,7 @@ class LeadView(QWidget):
         self.setAccessibleName("Lead placement")
         self.setToolTip("The spine C1 to S1 (left) and the leads enlarged (right): cathodes blue (-), anodes red "
                         "(+), unused contacts grey, impedance in ohm when measured")
-        self.setMinimumSize(QSize(200, 260))
+        self.setMinimumSize(QSize(140, 170))
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         session.changed.connect(self.update)
         model.slotsChanged.connect(self.update)
@@ -78,7 +78,7 @@ class LeadView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor("white"))
         font = painter.font()
-        font.setPointSizeF(7.5)
+        font.setPointSizeF(7.0)
         painter.setFont(font)
         self.setAccessibleDescription(self.describe())
         s = self.session
@@ -124,7 +124,7 @@ class LeadView(QWidget):
             gap = min(2.0, (y1 - y0) * 0.15)
             p.setBrush(BONE)
             p.drawRoundedRect(QRectF(x0, y0 + gap / 2, bone_w, max(1.0, y1 - y0 - gap)), 3, 3)
-            if y1 - y0 >= 8 and v >= top:
+            if y1 - y0 >= 7 and v >= top:
                 p.setPen(QColor("#444"))
                 p.drawText(QRectF(rect.left(), y0, label_w - 2, y1 - y0),
                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, spine.label(v))
@@ -184,9 +184,6 @@ class LeadView(QWidget):
         best_y = self._y(rect, span[0], span[1], params.best_level)
         p.setPen(QPen(BEST, 1.4, Qt.PenStyle.DashLine))
         p.drawLine(QPointF(rect.left() + label_w, best_y), QPointF(rect.right(), best_y))
-        p.setPen(BEST)
-        p.drawText(QRectF(rect.left() + label_w, best_y - 13, rect.width() - label_w, 12),
-                   Qt.AlignmentFlag.AlignRight, f"best {spine.label(params.best_level)}")
         r = s.response
         if r is not None:
             y = self._y(rect, span[0], span[1], r.cathode_level)

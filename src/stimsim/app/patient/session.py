@@ -9,6 +9,7 @@ time, fills the ``SessionRecord`` and scores the session at the end. No widgets 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ SPEEDS: tuple[tuple[float, str], ...] = (
     (1440.0, "A day per minute"),
 )
 TICK_MS = 100  #: the session clock's step in real time
+PLOT_STEP_S = 60.0  #: a skip longer than this is plotted in pieces ...
+PLOT_POINTS = 120  #: ... of at most this many points
 #: The postures in the clinician's words (what they ask) and the patient's (what they say).
 POSTURE_ASK = {"sitting": "Please sit up", "standing": "Please stand up", "supine": "Please lie down on your back",
                "prone": "Please lie on your front"}
@@ -269,14 +272,17 @@ class PatientSession(QObject):
         if not self.active or self.relief is None:
             return
         on = self.response if self.program is not None else None
-        self.relief.advance(seconds, on)
-        self.sim_s += seconds
+        hours, relief, vas = self.history
+        # A long skip is stepped in pieces so the plot shows the wash-in's curve (the result is the same).
+        pieces = 1 if seconds <= PLOT_STEP_S else min(PLOT_POINTS, math.ceil(seconds / PLOT_STEP_S))
+        for _ in range(pieces):
+            self.relief.advance(seconds / pieces, on)
+            self.sim_s += seconds / pieces
+            hours.append(self.sim_s / 3600.0)
+            relief.append(100.0 * self.relief.value)
+            vas.append(self.relief.vas)
         if self.program is not None:
             self.ran_s += seconds
-        hours, relief, vas = self.history
-        hours.append(self.sim_s / 3600.0)
-        relief.append(100.0 * self.relief.value)
-        vas.append(self.relief.vas)
         self.ticked.emit()
 
     # --- the end -------------------------------------------------------------------

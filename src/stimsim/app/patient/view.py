@@ -113,8 +113,10 @@ class PatientView(QWidget):
         self.marks_label.setAccessibleName("Paresthesia mapping")
         self.marks_label.setWordWrap(True)
         self.clear_marks = _button("&Clear marks", "Clear marks", "Forget the regions you marked on the body map")
-        legend = QLabel("<span style='color:#d62728'>■</span> pain &nbsp; "
-                        "<span style='color:#1f77b4'>▨</span> paresthesia &nbsp; ┅ your marks")
+        legend = QLabel("<span style='color:#d62728'>■</span> pain "
+                        "<span style='color:#1f77b4'>▨</span> felt ┅ marked")
+        legend.setToolTip("Red: pain (darker is stronger); blue hatching: paresthesia now; dashed outline: "
+                          "your marks")
         legend.setAccessibleName("Body map legend")
         left = QWidget()
         left_col = QVBoxLayout(left)
@@ -161,6 +163,13 @@ class PatientView(QWidget):
         split.addWidget(left)
         split.addWidget(middle)
         split.addWidget(self.tabs)
+        left.setMinimumWidth(170)
+        middle.setMinimumWidth(150)
+        self.tabs.setMinimumWidth(230)
+        for label in (self.coverage_label, self.marks_label, self.trainer_label, self.state_label):
+            label.setMinimumWidth(60)
+        self.scenario_box.setMinimumContentsLength(12)
+        self.scenario_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setStretchFactor(2, 3)
@@ -199,13 +208,13 @@ class PatientView(QWidget):
         for i, (key, question) in enumerate(QUESTIONS.items()):
             button = _button(labels[key], question, f'Ask the patient: "{question}"')
             button.clicked.connect(lambda _=False, k=key: self.ask(k))
-            grid.addWidget(button, 0, i)
+            grid.addWidget(button, i // 2, i % 2)
             self.ask_buttons[key] = button
         for i, posture in enumerate(POSTURES):
             button = _button(POSTURE_BUTTONS[posture], POSTURE_ASK[posture],
                              f'"{POSTURE_ASK[posture]}": posture changes the thresholds at once')
             button.clicked.connect(lambda _=False, k=posture: self.ask(k))
-            grid.addWidget(button, 1 + i // 2, i % 2)
+            grid.addWidget(button, 2 + i // 2, i % 2)
             self.ask_buttons[posture] = button
         col.addLayout(grid)
         self.posture_label = QLabel()
@@ -239,6 +248,7 @@ class PatientView(QWidget):
         col.addLayout(skips)
         self.clock_label = QLabel()
         self.clock_label.setAccessibleName("Session clock")
+        self.clock_label.setWordWrap(True)
         col.addWidget(self.clock_label)
         self.relief_plot = pg.PlotWidget(background="w")
         self.relief_plot.setAccessibleName("Relief over session time")
@@ -254,6 +264,9 @@ class PatientView(QWidget):
         self.vas_plot.setYRange(0, 10)
         self.vas_plot.setMouseEnabled(x=False, y=False)
         self.vas_plot.setXLink(self.relief_plot)
+        for plot in (self.relief_plot, self.vas_plot):
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
         self.relief_curve = self.relief_plot.plot(pen=pg.mkPen("#1f77b4", width=2))
         self.vas_curve = self.vas_plot.plot(pen=pg.mkPen("#d62728", width=2))
         col.addWidget(self.relief_plot, 1)
@@ -368,23 +381,34 @@ class PatientView(QWidget):
         else:
             self.state_label.setText(f"{s.scenario.title}: delivering slot {s.program.slot}, "
                                      f"{s.program.amplitude_ua / 1000:.2f} mA, {s.program.mode.value}.")
+        goal = _pct(s.scenario.goals.coverage)
         if r is None:
-            self.coverage_label.setText(f"Coverage 0 % (goal {_pct(s.scenario.goals.coverage)}): "
-                                        f"{s.problem or 'nothing felt'}.")
+            self.coverage_label.setText(f"Coverage 0 % (goal {goal})")
+            detail = s.problem or "nothing felt"
         else:
-            felt = RG.describe(r.regions) or "nowhere"
-            self.coverage_label.setText(f"Coverage {_pct(r.coverage)} of the pain map (goal "
-                                        f"{_pct(s.scenario.goals.coverage)}); paresthesia: {felt}.")
-        self.marks_label.setText(self.mapping_words())
+            self.coverage_label.setText(f"Coverage {_pct(r.coverage)} (goal {goal})")
+            detail = f"paresthesia: {RG.describe(r.regions) or 'nowhere'}"
+        self.coverage_label.setToolTip(f"Share of the pain map the paresthesia covers; {detail}")
+        self.coverage_label.setAccessibleDescription(detail)
+        self.marks_label.setText(self.mapping_short())
+        self.marks_label.setToolTip(self.mapping_words())
+        self.marks_label.setAccessibleDescription(self.mapping_words())
         self.posture_label.setText(f"Posture: {s.posture}")
         if self.trainer_box.isChecked() and r is not None:
-            self.trainer_label.setText(f"Cathode {spine.label(r.cathode_level)} ({r.configuration}), "
-                                       f"best {spine.label(s.scenario.params.best_level)}; thresholds "
-                                       f"{r.pt_ma:.2f} / {r.dt_ma:.2f} mA ({s.posture}); "
-                                       f"delivered {r.amplitude_ma:.2f} mA")
+            self.trainer_label.setText(f"Cathode {spine.label(r.cathode_level)} ◆, best "
+                                       f"{spine.label(s.scenario.params.best_level)} (green)\n"
+                                       f"PT {r.pt_ma:.2f} · DT {r.dt_ma:.2f} · now {r.amplitude_ma:.2f} mA")
+            self.trainer_label.setToolTip(f"{r.configuration} cathode; perception (PT) and discomfort (DT) "
+                                          f"thresholds {s.posture}, and the delivered amplitude")
         else:
             self.trainer_label.setText("")
         self._clock_words()
+
+    def mapping_short(self) -> str:
+        """The mapping in a few words: marks, regions felt, agreeing."""
+        s = self.session
+        model = set(s.response.regions) if s.response is not None else set()
+        return f"Marks {len(s.marks)} · felt {len(model)} · agree {len(s.marks & model)}"
 
     def mapping_words(self) -> str:
         """The clinician's marks against the regions the model says the patient feels."""
