@@ -14,12 +14,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -163,9 +165,9 @@ class PatientView(QWidget):
         split.addWidget(left)
         split.addWidget(middle)
         split.addWidget(self.tabs)
-        left.setMinimumWidth(170)
-        middle.setMinimumWidth(150)
-        self.tabs.setMinimumWidth(230)
+        left.setMinimumWidth(150)
+        middle.setMinimumWidth(135)
+        self.tabs.setMinimumWidth(215)
         for label in (self.coverage_label, self.marks_label, self.trainer_label, self.state_label):
             label.setMinimumWidth(60)
         self.scenario_box.setMinimumContentsLength(12)
@@ -179,7 +181,15 @@ class PatientView(QWidget):
         col.setContentsMargins(6, 6, 6, 6)
         col.addLayout(top)
         col.addWidget(self.state_label)
-        col.addWidget(split, 1)
+        # On a small screen (1024x768 with the device panel open) the panes scroll rather than
+        # force the window taller than the screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setAccessibleName("Patient panes area")
+        scroll.setWidget(split)
+        scroll.setMinimumHeight(120)
+        col.addWidget(scroll, 1)
 
         self.start_button.clicked.connect(self.start)
         self.finish_button.clicked.connect(self.finish)
