@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from stimsim.app.launch import StimsimApp
 from stimsim.app.model import Action
-from stimsim.app.patient.session import PatientSession
+from stimsim.app.patient.session import Exchange, PatientSession
 from stimsim.app.patient.view import PatientView
 from stimsim.engine.params import Mode
 from stimsim.engine.program import Electrodes, Program
@@ -108,7 +108,7 @@ def test_the_map_shows_the_models_regions_for_the_delivered_program_and_follows_
     now = evaluate(scenario.patient, delivered, delivered_ma(delivered, stim.model.device_model))
     assert view.body.felt_regions() == set(now.regions)
     assert session.dialogue[-1].who == "patient" and session.dialogue[-1].text == now.says
-    assert view.conversation.item(view.conversation.count() - 1).text() == f"Patient: {now.says}"
+    assert view.conversation.item(view.conversation.count() - 1).text().startswith(f"Patient: {now.says}")
 
 
 def test_a_posture_change_changes_the_thresholds_and_the_answer(qtbot: QtBot, stim: StimsimApp) -> None:
@@ -224,3 +224,12 @@ def test_the_session_refuses_questions_and_scores_before_a_start(qtbot: QtBot, s
     assert not view.finish_button.isEnabled()
     view.ask("where")
     assert view.state_label.text() == "Start a scenario first."
+
+
+def test_the_same_words_again_are_counted_on_one_line(qtbot: QtBot, stim: StimsimApp) -> None:
+    view = _view(stim)
+    view.conversation.clear()
+    for text in ("Tingling in my left buttock, mild.", "Tingling in my left buttock, mild.", "That's uncomfortable."):
+        view._add_line(Exchange("patient", text, 1.0, 1.0))
+    assert [view.conversation.item(i).text() for i in range(view.conversation.count())] == [
+        "Patient: Tingling in my left buttock, mild. (×2)", "Patient: That's uncomfortable."]

@@ -126,13 +126,11 @@ class PatientView(QWidget):
         left_col.addWidget(self.body, 1)
         left_col.addWidget(legend)
         left_col.addWidget(self.coverage_label)
-        marks_row = QHBoxLayout()
-        marks_row.addWidget(self.marks_label, 1)
-        marks_row.addWidget(self.clear_marks)
-        left_col.addLayout(marks_row)
+        left_col.addWidget(self.marks_label)
+        left_col.addWidget(self.clear_marks, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.leads = LeadView(model, self.session)
-        self.trainer_box = QCheckBox("Show t&rainer marks")
+        self.trainer_box = QCheckBox("T&rainer marks")
         self.trainer_box.setChecked(True)
         self.trainer_box.setAccessibleName("Show trainer marks")
         self.trainer_box.setToolTip("Mark the cathode centre, the best level and the patient's thresholds "
@@ -362,7 +360,17 @@ class PatientView(QWidget):
 
     def _add_line(self, ex: Exchange) -> None:
         who = "You" if ex.who == "clinician" else "Patient"
+        last = self.conversation.item(self.conversation.count() - 1) if self.conversation.count() else None
+        if last is not None and last.data(Qt.ItemDataRole.UserRole) == (ex.who, ex.text):
+            # The same words again (one amplitude step after another): count them on one line.
+            n = int(last.data(Qt.ItemDataRole.UserRole + 1)) + 1
+            last.setData(Qt.ItemDataRole.UserRole + 1, n)
+            last.setText(f"{who}: {ex.text} (×{n})")
+            self.conversation.scrollToBottom()
+            return
         item = QListWidgetItem(f"{who}: {ex.text}")
+        item.setData(Qt.ItemDataRole.UserRole, (ex.who, ex.text))
+        item.setData(Qt.ItemDataRole.UserRole + 1, 1)
         item.setToolTip(f"{ex.at_minutes:.1f} min into the session, {duration(ex.sim_minutes * 60)} session time")
         if ex.who == "clinician":
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight)
