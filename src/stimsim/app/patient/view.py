@@ -40,8 +40,8 @@ from .body_map import BodyMap
 from .lead_view import LeadView
 from .session import POSTURE_ASK, QUESTIONS, SPEEDS, Exchange, PatientSession
 
-SKIPS = ((3600.0, "+1 &hour", "Let one hour of session time pass at once"),
-         (86400.0, "+1 &day", "Let one day of session time pass at once"))
+SKIPS = ((3600.0, "+1 h&our", "Let one hour of session time pass at once"),
+         (86400.0, "+1 d&ay", "Let one day of session time pass at once"))
 POSTURE_BUTTONS = {"sitting": "Sit", "standing": "Stand", "supine": "Lie down", "prone": "Lie on front"}
 
 
@@ -82,7 +82,7 @@ class PatientView(QWidget):
         self.scenarios = {S.name_of(p): p for p in S.shipped()}
 
         top = QHBoxLayout()
-        pick_label = QLabel("&Scenario:")
+        pick_label = QLabel("Sce&nario:")
         self.scenario_box = QComboBox()
         self.scenario_box.setAccessibleName("Scenario")
         self.scenario_box.setToolTip("A rehearsal scenario that comes with stimsim: its patient, leads and goals")
@@ -96,7 +96,7 @@ class PatientView(QWidget):
         self.start_button = _button("S&tart", "Start scenario",
                                     "Load this patient and write the scenario's programs to the stimulator "
                                     "(as a clinician)")
-        self.finish_button = _button("&Finish", "Finish and score",
+        self.finish_button = _button("F&inish", "Finish and score",
                                      "Score the session with the active program as the stimulator reports it")
         self.finish_button.setEnabled(False)
         self.state_label = QLabel("Pick a scenario and press Start.")
@@ -130,7 +130,7 @@ class PatientView(QWidget):
         left_col.addWidget(self.clear_marks, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.leads = LeadView(model, self.session)
-        self.trainer_box = QCheckBox("T&rainer marks")
+        self.trainer_box = QCheckBox("Trainer mar&ks")
         self.trainer_box.setChecked(True)
         self.trainer_box.setAccessibleName("Show trainer marks")
         self.trainer_box.setToolTip("Mark the cathode centre, the best level and the patient's thresholds "
@@ -212,7 +212,7 @@ class PatientView(QWidget):
         col.addWidget(self.conversation, 1)
         grid = QGridLayout()
         self.ask_buttons: dict[str, QPushButton] = {}
-        labels = {"where": "&Where?", "strength": "How stro&ng?", "pain": "Rate &pain"}
+        labels = {"where": "&Where?", "strength": "How str&ong?", "pain": "Rate &pain"}
         for i, (key, question) in enumerate(QUESTIONS.items()):
             button = _button(labels[key], question, f'Ask the patient: "{question}"')
             button.clicked.connect(lambda _=False, k=key: self.ask(k))
