@@ -78,6 +78,14 @@ def test_starting_a_scenario_writes_its_programs_and_records_the_start(qtbot: Qt
     assert "Burst" in view.brief.toPlainText()
 
 
+def test_a_new_patient_starts_with_stimulation_off(qtbot: QtBot, stim: StimsimApp) -> None:
+    _stim_on(qtbot, stim)
+    view, _ = _start(qtbot, stim, LOW_BACK)
+    wait_device(qtbot, lambda: not stim.model.status.stim_on)
+    assert view.session.program is None
+    assert view.session.dialogue[-1].text == "The stimulation is off. I don't feel anything."
+
+
 def test_the_map_shows_the_models_regions_for_the_delivered_program_and_follows_changes(
         qtbot: QtBot, stim: StimsimApp) -> None:
     view, scenario = _start(qtbot, stim, LOW_BACK)

@@ -38,6 +38,8 @@ class Controller(Protocol):
         """Send a line typed in the console (strict framing is added by the client)."""
 
     # --- the patient view (virtual patient rehearsals) --------------------------------------
-    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None) -> None:
+    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
+                       stim_off: bool = False) -> None:
         """Write ``programs`` to their slots as a clinician (login with ``pin``, PROG + read-back,
-        logout), then make slot ``select`` active if given."""
+        logout), then make slot ``select`` active if given; ``stim_off`` turns stimulation off
+        first (a new patient starts with nothing running)."""

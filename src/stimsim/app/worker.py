@@ -251,12 +251,16 @@ class DeviceWorker(QObject):
             self.model.set_link(Link.NOT_ANSWERING, "Waiting for the stimulator to answer…")
 
     # --- the patient view: a scenario's programs ---------------------------------------------
-    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None) -> None:
+    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
+                       stim_off: bool = False) -> None:
         """Write ``programs`` as a clinician (a user action: STOP drops it if still queued), then
-        make slot ``select`` active; what the device reads back reaches the model."""
+        make slot ``select`` active; ``stim_off`` turns stimulation off first. What the device
+        reads back reaches the model."""
         progs = tuple(programs)
 
         def run(client: Client) -> None:
+            if stim_off and client.status().stim:
+                client.stim(False)
             self.link.load(client, progs, pin)
             if select is not None:
                 self.link.start_state(client, select, False)

@@ -305,7 +305,8 @@ class PatientView(QWidget):
         self.conversation.clear()
         self.score_text.clear()
         first = scenario.programs[0].slot if scenario.programs else None
-        self.session.start(scenario, lambda progs, pin: self.controller.write_programs(progs, pin, first), self.pin)
+        self.session.start(scenario, lambda progs, pin: self.controller.write_programs(progs, pin, first,
+                                                                                             stim_off=True), self.pin)
         self._plot()
         self.tabs.setCurrentIndex(1)
 
