@@ -241,3 +241,30 @@ def test_the_same_words_again_are_counted_on_one_line(qtbot: QtBot, stim: Stimsi
         view._add_line(Exchange("patient", text, 1.0, 1.0))
     assert [view.conversation.item(i).text() for i in range(view.conversation.count())] == [
         "Patient: Tingling in my left buttock, mild. (×2)", "Patient: That's uncomfortable."]
+
+
+def test_the_leads_show_the_active_programs_polarity_and_the_trainer_marks_hide(qtbot: QtBot,
+                                                                                 stim: StimsimApp) -> None:
+    view, scenario = _start(qtbot, stim, LOW_BACK)
+    assert view.leads.polarity() == scenario.programs[0].electrodes.as_dict() == {"4": 50, "5": -100, "6": 50}
+    assert "Lead A top at T8" in view.leads.describe()
+    _stim_on(qtbot, stim)
+    wait_device(qtbot, lambda: view.session.response is not None)
+    assert view.trainer_label.text().startswith("Cathode T8.98")
+    view.trainer_box.click()
+    assert not view.leads.show_trainer and view.trainer_label.text() == ""
+    view.leads.grab()  # paints without the marks
+
+
+def test_a_program_on_a_lead_the_patient_lacks_is_explained_and_not_scored(qtbot: QtBot, stim: StimsimApp) -> None:
+    view, _ = _start(qtbot, stim, "posture-lateral-lying-down")  # lead A only
+    on_b = Program(Mode.TONIC, 2000, 300, 50, Electrodes.of({"12": -100, "case": 100}), slot=1)
+    stim.worker.write_programs((on_b,), DEFAULT_PIN, 1)
+    wait_device(qtbot, lambda: stim.model.slots[1].electrodes == on_b.electrodes)
+    _stim_on(qtbot, stim)
+    wait_device(qtbot, lambda: view.session.program is not None)
+    assert view.session.response is None and "lead B" in view.session.problem
+    assert "lead B" in view.session.dialogue[-1].text
+    view.finish_button.click()
+    assert view.session.result is None and view.session.active
+    assert view.state_label.text().startswith("Cannot score yet:") and "lead B" in view.state_label.text()
