@@ -17,13 +17,15 @@ SUDO=""
 # Qt's runtime libraries (offscreen and on a desktop) and Python's venv.
 QT_LIBS="libglib2.0-0 libgl1 libegl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0"
 DESKTOP_LIBS="libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
+# The session report tests read the PDF back (pdftotext).
+REPORT_TOOLS="poppler-utils"
 # The firmware stub: host build, sanitizer build, fuzzing and the Cortex-M compile check.
 FW_TOOLS="make gcc libc6-dev clang libclang-rt-dev gcc-arm-none-eabi libnewlib-arm-none-eabi"
 
 need=""
 pkgs="$QT_LIBS"
 [ "$what" = app ] && pkgs="$pkgs $DESKTOP_LIBS"
-[ "$what" = test ] && pkgs="$pkgs $FW_TOOLS"
+[ "$what" = test ] && pkgs="$pkgs $FW_TOOLS $REPORT_TOOLS"
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs="$pkgs python3-venv"
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
 if [ -n "$need" ]; then

@@ -4,7 +4,6 @@
  *
  *   stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]
  *               [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]
- *               [--reset-clears-lockout]
  *
  * The first stdout line is `PORT /dev/pts/N` or `PORT socket://127.0.0.1:N`, flushed.
  * SIGINT / SIGTERM end it cleanly (trace flushed, sockets closed, exit status 0).
@@ -158,8 +157,7 @@ static void refuse_busy(int listener)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]\n"
-               "                   [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]\n"
-               "                   [--reset-clears-lockout]\n");
+               "                   [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]\n");
 }
 
 /* A client leaves (or is sent away): its session goes with it. */
@@ -211,10 +209,6 @@ int main(int argc, char **argv)
                 return 2;
             }
             i++;
-        } else if (strcmp(a, "--reset-clears-lockout") == 0) {
-            /* a bench option, off by default: the conformance suite's login.lockout check
-             * still leaves the device usable with SIM RESET */
-            port.reset_clears_lockout = 1;
         } else if (strcmp(a, "--state") == 0 && next) {
             state = next;
             i++;

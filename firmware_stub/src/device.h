@@ -26,8 +26,6 @@ typedef struct {
     uint8_t chem;          /* FW_CHEM_* */
     uint8_t sim;           /* the SIM verb is served */
     uint16_t batt_persist_step; /* per-mille of battery change between store writes */
-    uint8_t reset_clears_lockout; /* bench only (stimfw-host --reset-clears-lockout): SIM RESET
-                                     forgets wrong proofs and the lockout; 0 on every board */
 } fw_port_t;
 
 struct fw_device;

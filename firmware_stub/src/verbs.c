@@ -1190,10 +1190,6 @@ void fw_after_reply(fw_device_t *d)
     if (after == FW_AFTER_LOG) {
         send_log(d, d->after_from);
     } else if (after == FW_AFTER_REBOOT) {
-        if (d->port.reset_clears_lockout) {
-            d->img.p.wrong_proofs = 0;
-            d->img.p.locked = 0;
-        }
         fw_batt_sync(d);
         fw_persist(d); /* the battery level survives the reset */
         fw_reboot(d);

@@ -68,7 +68,7 @@ def test_help_keyboard_lists_every_shortcut(stim: StimsimApp) -> None:
 
     from stimsim.app.main_window import keys_help
 
-    text = keys_help()
+    text = keys_help(stim.window.face_titles())
     keys = {a.shortcut().toString() for a in stim.window.findChildren(QAction) if not a.shortcut().isEmpty()}
     keys |= {s.key().toString() for s in stim.window.findChildren(QShortcut)}
     assert {"Ctrl+R", "Ctrl+Q", "Esc", "Space", "Up", "Left"} <= keys

@@ -64,6 +64,11 @@ def test_a_taller_window_gives_the_height_to_the_scope(qtbot: QtBot, shown: Stim
 
 def test_the_device_panel_collapses_and_comes_back(qtbot: QtBot, shown: StimsimApp) -> None:
     window = shown.window
+    if shown.options.presentation:  # presentation mode starts with the panel collapsed; Ctrl+D brings it back
+        assert window.splitter.sizes()[1] == 0 and not window.device_panel_action.isChecked()
+        window.device_panel_action.trigger()
+        qtbot.wait(20)
+        assert window.splitter.sizes()[1] > 0 and window.device_panel_action.isChecked()
     scope = window.scope.height()
     window.device_panel_action.trigger()
     qtbot.wait(20)

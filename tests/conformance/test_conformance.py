@@ -11,6 +11,7 @@ import pytest
 
 from stimsim.cli import main
 from stimsim.conformance import CHECKS, run_checks, summary
+from stimsim.conformance.port_command import started_device
 from stimsim.generator.virtual_generator import VirtualGenerator
 from stimsim.protocol import codec
 
@@ -25,11 +26,15 @@ def test_ci_command_passes_every_check_against_the_emulator_on_a_pty() -> None:
                           capture_output=True, text=True, timeout=120)
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.fullmatch(r"\d+ passed, 0 failed", lines[-1]), lines[-1]
+    counts = re.fullmatch(r"(\d+) passed, 0 failed, (\d+) skipped", lines[-1])
+    assert counts, lines[-1]
     assert all(LINE.match(line) for line in lines[:-1]), [x for x in lines[:-1] if not LINE.match(x)]
     names = [line.split()[1].rstrip(":") for line in lines[:-1]]
     assert names == [name for name, _ in CHECKS] + ["cleanup"]
-    assert int(lines[-1].split()[0]) == len(CHECKS) + 1 >= 60
+    assert int(counts.group(1)) + int(counts.group(2)) == len(CHECKS) + 1 >= 60
+    # only what a pty cannot show is skipped: a new TCP connection, an idle TCP client
+    assert sorted(x.split()[1].rstrip(":") for x in lines if x.startswith("SKIP")) == [
+        "session.idle_client_dropped", "session.new_connection_patient"]
     assert "PIN is the default 0000" in done.stderr  # the emulator's own message passes through
 
 
@@ -170,3 +175,29 @@ def test_the_documented_session_is_real_wire_traffic() -> None:
                 damaged.append((raw, exc.code))
     assert damaged == [(b"#4720 AMP STEP=+1 *0000", "BAD_CRC")]
     assert codec.crc16(b"123456789") == 0x29B1 and codec.crc16(b"#4712 STATUS") == 0x6BB0
+
+
+HARDENING = {"login.lockout", "login.lockout_survives_reset", "session.new_connection_patient",
+             "session.idle_client_dropped"}
+
+
+def test_hardening_checks_pass_on_the_emulator_over_tcp_with_its_command() -> None:
+    command = [PY, "-m", "stimsim", "emulate", "--tcp", "0"]
+    with started_device(command, quiet=True) as url:
+        started = time.monotonic()
+        results = run_checks(url, quick=True, only=lambda n: n in HARDENING | {"cleanup"}, command=command)
+        took = time.monotonic() - started
+    assert {r.name: r.outcome for r in results} == dict.fromkeys(HARDENING | {"cleanup"}, "PASS"), results
+    assert took < 30, took
+
+
+def test_lockout_checks_are_skipped_without_a_device_command() -> None:
+    gen = VirtualGenerator(time.monotonic, rng_seed=3)
+    with thread_emulator(gen, pty=False) as (url, _emu):
+        results = run_checks(url, quick=True, only=lambda n: n in HARDENING | {"cleanup"})
+    outcome = {r.name: r for r in results}
+    for name in ("login.lockout", "login.lockout_survives_reset", "session.idle_client_dropped"):
+        assert outcome[name].outcome == "SKIP" and "COMMAND" in outcome[name].why, outcome[name]
+    assert outcome["session.new_connection_patient"].outcome == "PASS"
+    assert outcome["cleanup"].outcome == "PASS"
+    assert gen.snapshot()["login"]["locked"] is False  # no check locked the suite's own device

@@ -221,3 +221,68 @@ def test_device_console_reads_lines_until_quit() -> None:
     assert out[2].startswith("OK Z1=262 ")
     assert out[3] == "OK ROLE=PATIENT" and len(out) == 4  # nothing after :quit
     assert "without SEQ and CRC" in done.stderr and "unknown console command :bogus" in done.stderr
+
+
+def _tcp_reply(sock: socket.socket) -> codec.Reply:
+    """The next reply on a raw socket (events skipped)."""
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            chunk = sock.recv(4096)
+            assert chunk, f"the emulator closed the connection (have {buf!r})"
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        msg = codec.parse_incoming(line.rstrip(b"\r"))
+        if isinstance(msg, codec.Reply):
+            return msg
+
+
+def _tcp_ask(sock: socket.socket, text: str) -> codec.Reply:
+    sock.sendall(text.encode() + b"\r\n")
+    return _tcp_reply(sock)
+
+
+def test_a_new_tcp_client_does_not_inherit_role_strict_mode_or_test() -> None:
+    with emulate("--tcp", "0") as served:
+        host, port = served.url[len("socket://"):].split(":")
+        with Client.connect(served.url) as first:  # HELLO STRICT=1
+            assert first.login("0000") == "CLINICIAN"
+            first.prog(PROGRAM)
+            first.select(4)
+            first.test(PROGRAM.with_amplitude(1000))
+        time.sleep(0.2)  # the emulator sees the first client leave
+        with socket.create_connection((host, int(port)), timeout=5) as second:
+            second.settimeout(5)
+            status = _tcp_ask(second, "STATUS")  # no HELLO: not strict, so a bare line is answered
+            assert (status.get("ROLE"), status.get("TEST"), status.get("AMP")) == ("PATIENT", "0", "2500")
+            assert _tcp_ask(second, "PROG SLOT=1 MODE=TONIC AMP=1000 PW=100 RATE=50 ELEC=1:-100,2:+100").as_dict() == {
+                "NEED": "CLINICIAN"}
+            assert _tcp_ask(second, "CONFIG PIN=9999").code == "DENIED"
+        with Client.connect(served.url) as third:
+            assert third.login("0000") == "CLINICIAN"  # the PIN is unchanged
+        assert served.stop()[0] == 0
+
+
+def test_an_idle_tcp_client_is_disconnected_and_the_slot_freed() -> None:
+    with emulate("--tcp", "0", "--idle-timeout", "0.5") as served:
+        host, port = served.url[len("socket://"):].split(":")
+        with socket.create_connection((host, int(port)), timeout=3) as idle:
+            idle.settimeout(3)
+            started = time.monotonic()
+            assert idle.recv(100) == b""  # closed by the emulator, with nothing said
+            waited = time.monotonic() - started
+            assert 0.4 <= waited < 2.5, waited
+        with socket.create_connection((host, int(port)), timeout=3) as talker:
+            talker.settimeout(3)
+            assert _tcp_ask(talker, "HELLO").ok  # not BUSY: the slot is free again
+            for _ in range(4):  # a client that talks is kept past the timeout
+                time.sleep(0.3)
+                assert _tcp_ask(talker, "STATUS").ok
+        code, err = served.stop()
+        assert code == 0 and "stimsim emulate: client idle for 0.5 s: connection closed" in err
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "86401"])
+def test_idle_timeout_option_is_checked(bad: str) -> None:
+    done = subprocess.run([*EMULATE, "--tcp", "0", "--idle-timeout", bad], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--idle-timeout" in done.stderr and done.stdout == ""

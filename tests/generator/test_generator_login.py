@@ -106,7 +106,7 @@ def test_a_good_login_resets_the_count(gen: VirtualGenerator) -> None:
         assert send(gen, f"LOGIN PROOF={WRONG}") == ["ERR DENIED REASON=PROOF"]
 
 
-def test_a_reboot_clears_the_lockout_and_the_role(gen: VirtualGenerator) -> None:
+def test_a_reboot_ends_the_role_and_keeps_the_lockout(gen: VirtualGenerator, clock: FakeClock) -> None:
     login(gen)
     for _ in range(5):
         nonce(gen)
@@ -115,6 +115,8 @@ def test_a_reboot_clears_the_lockout_and_the_role(gen: VirtualGenerator) -> None
     assert gen.role == "CLINICIAN"  # wrong proofs do not log a clinician out
     send(gen, "SIM RESET")
     assert gen.role == "PATIENT"
+    assert send(gen, "LOGIN") == ["ERR LOCKED RETRY_S=60"]  # a reboot does not clear the lock
+    clock.advance(60)
     login(gen)
 
 

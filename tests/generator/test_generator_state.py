@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stimsim.generator.state_store import STATE_FILE, _digest
+from stimsim.generator.state_store import DEVICE_KEY_FILE, STATE_FILE, _digest
 from stimsim.generator.virtual_generator import VirtualGenerator
 
 from .conftest import TONIC, FakeClock, login, program_slot, send, transcript, unseal
@@ -50,7 +50,7 @@ def test_writes_are_atomic_and_leave_no_temporary_files(state_dir: Path, clock: 
     for _ in range(20):
         send(gen, "AMP STEP=+1")
         send(gen, "AMP STEP=-1")
-    assert sorted(p.name for p in state_dir.iterdir()) == [STATE_FILE]
+    assert sorted(p.name for p in state_dir.iterdir()) == [DEVICE_KEY_FILE, STATE_FILE]
     json.loads((state_dir / STATE_FILE).read_text())
 
 
@@ -71,7 +71,7 @@ def test_a_truncated_state_file_means_defaults_flagged_and_stimulation_off(state
     assert hello.endswith("STRICT=0 NEXT=1 STATE=DEFAULTS")
     assert send(gen, "STATUS") == ["OK STIM=OFF SLOT=1 AMP=0 BATT=1000 CHG=0 ROLE=PATIENT COMPLIANCE=OK MRI=0 TEST=0"]
     assert send(gen, "READ SLOT=1") == ["ERR STATE REASON=EMPTY"]
-    assert (state_dir / (STATE_FILE + ".corrupt")).exists()
+    assert len(list(state_dir.glob(STATE_FILE + ".*.corrupt"))) == 1
     login(gen)  # the default PIN again
 
 

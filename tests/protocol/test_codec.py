@@ -274,3 +274,8 @@ def test_prefix_seq_reads_only_a_seq_and_a_space_at_the_very_start(line: bytes) 
     m = _OLD_PREFIX.match(line)
     want = int(m.group(1)) if m and 1 <= int(m.group(1)) <= 65535 else None
     assert prefix_seq(line) == want
+
+
+@pytest.mark.parametrize("line", [b"\t#1 STATUS", b" #1 STATUS", b"#12\x0c STATUS", b"\x0b#7 STATUS"])
+def test_prefix_seq_takes_no_blank_before_or_inside_the_prefix(line: bytes) -> None:
+    assert prefix_seq(line) is None  # found by hypothesis: a leading tab was skipped

@@ -26,7 +26,6 @@ int main(void)
     port.chem = FW_CHEM_LIION;
     port.sim = 1;                 /* SIM verbs on: the battery and faults are simulated here too */
     port.batt_persist_step = 10;  /* write the battery level to flash every 1 %, not every 0.1 % */
-    port.reset_clears_lockout = 0; /* SIM RESET keeps the LOGIN lockout */
     fw_init(&fw_dev, &port, &fw_verbs);      /* !BOOT goes out before USB enumerates; hosts start with HELLO */
     for (;;) {
         int c;

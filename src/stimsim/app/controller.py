@@ -6,9 +6,16 @@ pass a recorder. Every method returns at once: answers come back through the mod
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
-from ..engine.program import Program
+if TYPE_CHECKING:
+    import threading
+
+    from ..engine.program import DeviceModel, Program
+    from ..host.results import LogEntry
+    from .records.transfer import Progress, TransferResult
+
 
 BUILTIN_URL = "virtual://builtin"  #: the built-in virtual generator, registered under this name
 BUILTIN_LABEL = "Built-in virtual generator"
@@ -36,6 +43,25 @@ class Controller(Protocol):
 
     def send_line(self, text: str) -> None:
         """Send a line typed in the console (strict framing is added by the client)."""
+
+    # --- the battery view ---------------------------------------------------------------
+    def set_charging(self, on: bool) -> None:
+        """Put the simulated charger on or off (``SIM CHARGE=``; a board may not have one)."""
+
+    def read_battery(self) -> None:
+        """Read BATT now, not at the next battery poll."""
+
+    # --- files and records: program sets to and from the device, the audit log ---------------
+    def send_programs(self, programs: tuple[Program, ...], pin: str | None, progress: Progress,
+                      done: Callable[[TransferResult], None], cancel: threading.Event | None = None) -> None:
+        """Write ``programs`` to their slots (logging in with ``pin`` first if given), each read
+        back and compared; ``progress`` and ``done`` are called on the GUI thread."""
+
+    def read_programs(self, device: DeviceModel, progress: Progress, done: Callable[[TransferResult], None]) -> None:
+        """Read every programmed slot into a program set; ``done`` gets it on the GUI thread."""
+
+    def read_log(self, from_: int | None, done: Callable[[list[LogEntry] | None], None]) -> None:
+        """The device's audit log from entry ``from_`` (None if it could not be read), on the GUI thread."""
 
     # --- the patient view (virtual patient rehearsals) --------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,

@@ -48,6 +48,8 @@ class AppOptions:
     stim_on: bool = False  #: turn stimulation on at start
     annotate: bool = False  #: scope annotations on at start
     time_per_screen: float | None = None  #: the scope's time per screen at start (s)
+    data_dir: Path | None = None  #: records, autosave, recent files (None: $STIMSIM_DATA_DIR or the user's folder)
+    view: str = ""  #: bring this view forward at start (remote = the scope with the remote)
 
 
 def example_slot_programs() -> tuple[Program, ...]:
@@ -117,6 +119,10 @@ class StimsimApp:
         )
         self._log = app_log.install(self.worker.link.note)
         self.window.patient_view.pin = options.pin  # the patient view writes scenarios with the known PIN
+        from .records.data_folder import data_folder
+        from .records.session import SessionFiles
+
+        self.session = SessionFiles(self.window, self.model, self.worker, data_folder(options.data_dir))
         self.setup_error = ""  #: why --programs was not written ("" when it was, or was not asked)
         self.worker.setupFinished.connect(self._setup_finished)
         self._closed = False
@@ -136,6 +142,12 @@ class StimsimApp:
             self.window.scope.set_span(opts.time_per_screen)
         if opts.annotate:
             self.window.scope.set_annotations(True)
+        if opts.presentation:
+            self.window.set_presentation(True, full_screen=opts.screenshot is None)
+        if opts.view:
+            self.window.show_face(face_of_view(opts.view))
+        if opts.screenshot is None and QApplication.platformName() != "offscreen":
+            QTimer.singleShot(0, self.session.offer_recovery)
         url = self.url
         if url != self.builtin_url:
             self.window.device_panel.port_box.setEditText(url)
@@ -179,7 +191,21 @@ class StimsimApp:
             self._closed = True
             self.window.scope.stop_timers()
             self.worker.shutdown()
+            self.session.close()
             app_log.remove(self._log)
+
+
+#: ``--view`` names that are not a view's own name.
+VIEW_ALIASES = {"remote": "scope"}  #: the remote is always shown; "remote" brings the scope beside it
+
+
+def face_of_view(view: str) -> str:
+    return VIEW_ALIASES.get(view, view)
+
+
+def view_names(stim: StimsimApp) -> list[str]:
+    """What ``--view`` takes: the aliases and every registered view."""
+    return [*VIEW_ALIASES, *stim.window.face_names()]
 
 
 def first_size(window: QWidget) -> QSize:
@@ -203,6 +229,11 @@ def run(options: AppOptions, argv: Sequence[str] | None = None) -> int:
     apply_style(app, presentation=options.presentation)
     stim = StimsimApp(options)
     app.aboutToQuit.connect(stim.shutdown)
+    if options.view and face_of_view(options.view) not in stim.window.face_names():
+        print(f"stimsim gui: --view {options.view}: no such view (views: {', '.join(view_names(stim))})",
+              file=sys.stderr)
+        stim.shutdown()
+        return 2
     stim.start()
     if options.screenshot is not None:
         return _screenshot(app, stim, options.screenshot, started)

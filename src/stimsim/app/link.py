@@ -32,6 +32,8 @@ from ..host.client import (
     TransportError,
 )
 from ..host.client import Status as WireStatus
+from ..host.errors import UnknownVerbError
+from .battery.words import NO_CHARGER, PRIMARY_NO_CHARGE
 from .controller import BUILTIN_LABEL, BUILTIN_URL
 from .messages import event_text, fault_text, fmt_ma, refusal_text, restart_text
 from .model import AppModel, DeviceEvent, Identity, Link, Status
@@ -40,6 +42,7 @@ from .wire_tap import WireTap
 log = logging.getLogger(__name__)
 
 BATT_POLL_S = 5.0
+BATT_POLL_CHARGING_S = 1.0  #: while charging the state rises without events (LOW -> OK): read BATT more often
 #: Events after which the battery is read again with the next poll.
 _BATTERY_EVENTS = frozenset({"STIM", "BATT", "CHARGE", "FAULT", "TEST"})
 
@@ -289,7 +292,8 @@ class DeviceLink:
     def poll(self, client: Client) -> None:
         self.tap.polling = True
         try:
-            if time.monotonic() - self._last_batt > BATT_POLL_S:
+            charging = self._battery is not None and self._battery.charging
+            if time.monotonic() - self._last_batt > (BATT_POLL_CHARGING_S if charging else BATT_POLL_S):
                 self._read_battery(client)
             wire = client.status()
         finally:
@@ -348,6 +352,8 @@ class DeviceLink:
             self._read_slots(client)
         if verb == "HELLO" and client.info is not None:
             self._post_identity(client.info)
+        if verb in ("SIM", "BATT"):  # a level set by SIM BATT= rises without an event
+            self._read_battery(client)
         self.publish(client.status())
 
     def _simulated_fault(self, fault: str) -> None:
@@ -418,6 +424,35 @@ class DeviceLink:
             if event.name == "STIM" and event.get("STIM") == "OFF" and wire is not None:
                 self.publish(replace(wire, stim=False))
             self.say(text, "info" if event.name == "CHARGE" else "warning")
+
+    # --- the battery view's requests (worker thread) -------------------------------------
+    def charge(self, client: Client, on: bool) -> None:
+        """Put the simulated charger on or off (``SIM CHARGE=``); a board without SIM is said in words."""
+        self._direction = 0
+        try:
+            client.sim_charge(on)
+        except UnknownVerbError:
+            self.note(f"SIM CHARGE={'1' if on else '0'}: the stimulator does not know SIM")
+            self.say(NO_CHARGER, "warning")
+            return
+        except StateError as exc:
+            if exc.reason != "PRIMARY":
+                raise
+            self.say(PRIMARY_NO_CHARGE, "warning")
+            return
+        self._read_battery(client)
+        self.publish(client.status())
+
+    def read_battery(self, client: Client) -> None:
+        """Read BATT now (the battery view asks when it is shown)."""
+        self._read_battery(client)
+        self.publish(client.status())
+
+    # --- files and records --------------------------------------------------------------
+    def reread_slots(self, client: Client) -> None:
+        """After a program set was sent: the slots and status as the device has them now."""
+        self._read_slots(client)
+        self.publish(client.status())
 
 
 def _forget_device(m: AppModel) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import __version__
 from ..engine.params import AMP_PATIENT_STEP_UA
@@ -12,8 +12,11 @@ from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
 from .patient.view import PatientView
+from .records.keys import KEYS as RECORDS_KEYS
+from .style import apply_style
 from .timeline import DisplayClock, EnvelopeFn
 from .widgets.annotations import PulseStartsFn
+from .widgets.battery_view import BatteryView
 from .widgets.device_panel import DevicePanel, PortLister, serial_ports
 from .widgets.remote import PatientRemote
 from .widgets.scope import LiveScope
@@ -24,6 +27,9 @@ QUIT_KEY = "Ctrl+Q"
 DEVICE_PANEL_KEY = "Ctrl+D"
 EXPORT_IMAGE_KEY = "Ctrl+E"
 EXPORT_CSV_KEY = "Ctrl+Shift+E"
+CHARGING_KEY = "Ctrl+Alt+C"
+BATTERY_IMAGE_KEY = "Ctrl+Alt+E"
+BATTERY_CSV_KEY = "Ctrl+Alt+Shift+E"
 
 #: Every key of the app and what it does: Help > Keyboard shows this table.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -32,16 +38,21 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Space", "stimulation on / off"),
     ("Esc", "STOP, at once, from anywhere in the app"),
     (RECONNECT_KEY, "reconnect: open the port again and re-read the stimulator"),
-    ("Ctrl+1, Ctrl+2, ...", "bring a view forward (View menu): the scope first"),
     (DEVICE_PANEL_KEY, "show or hide the device panel"),
     (EXPORT_IMAGE_KEY, "export the scope's view as a PNG or SVG image"),
     (EXPORT_CSV_KEY, "export the scope's data as CSV"),
+    (CHARGING_KEY, "battery view: start or stop charging (the simulated charger)"),
+    (BATTERY_IMAGE_KEY, "battery view: export the level or projection plot as a PNG or SVG image"),
+    (BATTERY_CSV_KEY, "battery view: export the data of the tab in front (level, projection, comparison) as CSV"),
     (QUIT_KEY, "quit"),
+    *RECORDS_KEYS,
 )
 
 
-def keys_help() -> str:
-    rows = "".join(f"<tr><td><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in KEYS)
+def keys_help(views: tuple[str, ...] = ()) -> str:
+    """Every key of the app; ``views`` are the titles of the views Ctrl+1, Ctrl+2, ... bring forward."""
+    keys = [*KEYS, *((f"Ctrl+{i}", f"the {title} view") for i, title in enumerate(views, start=1))]
+    rows = "".join(f"<tr><td><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in keys)
     return f"<table>{rows}</table>"
 
 
@@ -85,6 +96,9 @@ class MainWindow(QMainWindow):
         self.scope = LiveScope(model, envelope, pulse_starts=pulse_starts, clock=clock, parent=self.faces,
                                presentation=presentation)
         self.add_face("scope", self.scope, "Scope", "The live scope of the stimulation current")
+        self.battery = BatteryView(model, controller, self.faces)
+        self.add_face("battery", self.battery, "Battery", "The battery: level and charger, projection over "
+                      "days to years, programs compared")
         self.device_panel = DevicePanel(model, controller, builtin_url=builtin_url, ports=ports, parent=split)
         split.addWidget(self.faces)
         split.addWidget(self.device_panel)
@@ -160,10 +174,12 @@ class MainWindow(QMainWindow):
         self.device_panel_action.toggled.connect(self.show_device_panel)
         view.addAction(self.device_panel_action)
 
+        self._build_battery_menu()
+
         help_menu = bar.addMenu("&Help")
         keys = QAction("&Keyboard", self)
         keys.setToolTip("Every key of the app")
-        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard", keys_help()))
+        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard", keys_help(self.face_titles())))
         help_menu.addAction(keys)
         about = QAction("&About stimsim", self)
         about.triggered.connect(lambda: QMessageBox.about(
@@ -208,6 +224,9 @@ class MainWindow(QMainWindow):
     def face_names(self) -> tuple[str, ...]:
         return tuple(self._face_names)
 
+    def face_titles(self) -> tuple[str, ...]:
+        return tuple(self.faces.tabText(i).replace("&", "") for i in range(self.faces.count()))
+
     def show_device_panel(self, shown: bool) -> None:
         """Show the device panel, or collapse it so the scope has the whole height."""
         sizes = self.splitter.sizes()
@@ -229,8 +248,63 @@ class MainWindow(QMainWindow):
         where = ident.label if self.model.link is Link.CONNECTED and ident.label else "not connected"
         self.setWindowTitle(f"stimsim — {where}")
 
+    def _build_battery_menu(self) -> None:
+        """The Battery menu: the charger, and exports of the battery view's plots and data."""
+        menu = self.menuBar().addMenu("&Battery")
+        self.battery_menu = menu
+
+        def add(text: str, tip: str, run: object, key: str = "") -> QAction:
+            action = QAction(text, self)
+            action.setToolTip(tip)
+            if key:
+                action.setShortcut(QKeySequence(key))
+            assert callable(run)
+            action.triggered.connect(lambda: run())
+            menu.addAction(action)
+            return action
+
+        self.charging_action = add("Start or stop &charging", "Put the simulated charger on, or take it off",
+                                   self.battery.gauge.toggle_charging, CHARGING_KEY)
+        menu.addSeparator()
+        self.battery_image_action = add("Export battery &plot as image (PNG, SVG)…",
+                                        "Save the level or projection plot of the battery view as a picture",
+                                        self._battery_export_image, BATTERY_IMAGE_KEY)
+        self.battery_csv_action = add("Export battery &data as CSV…",
+                                      "Save the data of the battery view's tab in front as CSV",
+                                      self._battery_export_csv, BATTERY_CSV_KEY)
+
+    def _battery_export_image(self) -> None:
+        self.show_face("battery")
+        self.battery.export_image_dialog()
+
+    def _battery_export_csv(self) -> None:
+        self.show_face("battery")
+        self.battery.export_csv_dialog()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.scope.stop_timers()
         if callable(self._on_close):
             self._on_close()
         super().closeEvent(event)
+
+    # --- presentation mode (for trainers) -------------------------------------------------
+    def set_presentation(self, on: bool, *, full_screen: bool = True) -> None:
+        """Large type, the device panel collapsed and each view's clinician controls hidden (a view
+        with a ``set_presentation(on)`` method hides its own); full screen unless told not to."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_style(app, presentation=on)
+        self.presentation = on
+        self.remote.setMinimumWidth(0)
+        self.remote.setMaximumWidth(16_777_215)
+        self.remote.ensurePolished()
+        self.remote.setFixedWidth(self.remote.sizeHint().width() + REMOTE_SLACK_PX)
+        self.show_device_panel(not on)  # Ctrl+D still brings it back for a moment
+        for index in range(self.faces.count()):
+            hook = getattr(self.faces.widget(index), "set_presentation", None)
+            if callable(hook):
+                hook(on)
+        if on and full_screen:
+            self.showFullScreen()
+        elif not on and self.isFullScreen():
+            self.showNormal()

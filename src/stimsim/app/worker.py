@@ -19,12 +19,15 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ..engine.program import Program
-from ..host.client import Client
+from ..engine.program import DeviceModel, Program
+from ..host.client import Client, ClientError
 from ..host.limits import DEFAULT_PIN
+from ..host.results import LogEntry
 from .controller import BUILTIN_URL
 from .link import ClientFactory, DeviceLink
 from .model import AppModel, Link
+from .records import transfer
+from .records.transfer import Progress, TransferResult
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,15 @@ class _Action:
 
     name: str
     run: Job
+
+
+@dataclass(frozen=True)
+class _Transfer:
+    """Files and records work (send or read a program set, read the audit log): never
+    dropped by STOP, so its caller always hears how it ended."""
+
+    name: str
+    run: Callable[[Client | None], None]  #: given None when no stimulator is connected
 
 
 @dataclass(frozen=True)
@@ -232,6 +244,8 @@ class DeviceWorker(QObject):
                     self.link.note(f"The programs were not written: {failed}")
             finally:
                 self.setupFinished.emit(job.name, failed or "")
+        elif isinstance(job, _Transfer):
+            job.run(self.link.client)
         elif job is None and self.link.client is not None:
             self.link.guarded(self.link.poll, "poll")
 
@@ -249,6 +263,55 @@ class DeviceWorker(QObject):
         if time.monotonic() - since > SILENCE_S:
             self.link.tripped = True
             self.model.set_link(Link.NOT_ANSWERING, "Waiting for the stimulator to answer…")
+
+    # --- the battery view -----------------------------------------------------------
+    def set_charging(self, on: bool) -> None:
+        self._action("charging", lambda c: self.link.charge(c, on))
+
+    def read_battery(self) -> None:
+        if self.link.client is not None:
+            self._action("battery", self.link.read_battery)
+
+    # --- files and records (Controller) ---------------------------------------------------
+    def send_programs(self, programs: tuple[Program, ...], pin: str | None, progress: Progress,
+                      done: Callable[[TransferResult], None], cancel: threading.Event | None = None) -> None:
+        def run(c: Client) -> TransferResult:
+            return transfer.send_set(c, programs, pin, self._on_gui3(progress), cancel)
+        self._transfer("send programs", run, done, reread=True)
+
+    def read_programs(self, device: DeviceModel, progress: Progress, done: Callable[[TransferResult], None]) -> None:
+        def run(c: Client) -> TransferResult:
+            with self.link.tap.slot_sweep():
+                return transfer.read_set(c, device, self._on_gui3(progress))
+        self._transfer("read programs", run, done, reread=False)
+
+    def read_log(self, from_: int | None, done: Callable[[list[LogEntry] | None], None]) -> None:
+        def job(client: Client | None) -> None:
+            entries: list[LogEntry] | None = None
+            if client is not None:
+                try:
+                    entries = client.log(from_)
+                except ClientError as exc:
+                    self.link.note(f"audit log not read: {exc}")
+            self._apply.emit(lambda m: done(entries))
+        self._jobs.put(_Transfer("log", job))
+
+    def _on_gui3(self, fn: Progress) -> Progress:
+        return lambda a, b, text: self._apply.emit(lambda m: fn(a, b, text))
+
+    def _transfer(self, name: str, run: Callable[[Client], TransferResult],
+                  done: Callable[[TransferResult], None], *, reread: bool) -> None:
+        """Run ``run`` on the worker thread through the link's error handling; ``done`` always hears."""
+        def job(client: Client | None) -> None:
+            out: list[TransferResult] = []
+            failed = "No stimulator connected"
+            if client is not None:
+                failed = self.link.guarded(lambda c: out.append(run(c)), name) or ""
+                if reread and self.link.client is not None:
+                    self.link.guarded(self.link.reread_slots, "poll")
+            result = out[0] if out else transfer.TransferResult(failed=failed or "not run")
+            self._apply.emit(lambda m: done(result))
+        self._jobs.put(_Transfer(name, job))
 
     # --- the patient view: a scenario's programs ---------------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,

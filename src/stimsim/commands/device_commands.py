@@ -11,15 +11,21 @@ import os
 import sys
 from pathlib import Path
 
-from ..protocol.limits import DEFAULT_PIN
+from ..protocol.limits import DEFAULT_PIN, IDLE_TIMEOUT_MAX_S, IDLE_TIMEOUT_S
 from . import UsageError
 
 _DEVICE_EPILOG = """\
 Lines are typed as a person would (STATUS, AMP STEP=+1, READ SLOT=2); the SEQ and CRC
 are added, and lost or damaged exchanges are resent as the app does. In the console,
-:login PIN logs in (challenge-response), :events shows queued events, :quit leaves.
+:help lists its commands and the protocol's verbs, :login PIN logs in (challenge-response),
+:events shows queued events, :quit (or quit, exit, Ctrl-D) leaves; Ctrl-C clears the line;
+lines typed at a terminal are kept across sessions (PINs left out).
 Exit status: 0 every line answered OK, 1 a line was refused (ERR) or the device did
 not answer, 2 bad usage."""
+
+_CONFORMANCE_EPILOG = """\
+Options go before the URL or '--'. Exit status: 0 every check passed (or was skipped),
+1 a check failed or the device could not be reached, 2 bad usage."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,6 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                          help="battery time per real second (0.1..100000, default 1)")
     emulate.add_argument("--pin", default=DEFAULT_PIN, help=f"clinician PIN, 4 to 8 digits (default {DEFAULT_PIN})")
     emulate.add_argument("--state", type=Path, metavar="DIR", help="keep slots, settings and log in DIR")
+    emulate.add_argument("--idle-timeout", type=float, default=float(IDLE_TIMEOUT_S), metavar="S",
+                         help=f"close a TCP client that sends nothing for S seconds (default {IDLE_TIMEOUT_S})")
     emulate.set_defaults(run=_emulate)
 
     device = sub.add_parser(
@@ -54,11 +62,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     conformance = sub.add_parser(
         "conformance", help="run the protocol conformance suite against a device",
-        description="Check every rule of the protocol against a device: a URL, or a command that "
-                    "prints 'PORT ...' first (as 'stimsim emulate' does), given after '--'. One line "
-                    "per check, then 'N passed, N failed'. Exit status 1 if any check failed.")
+        description="Check every rule of the protocol against a device: a URL, or a command that\n"
+                    "prints 'PORT ...' first (as 'stimsim emulate' does), given after '--'. One line\n"
+                    "per check, then 'N passed, N failed' (', N skipped').",
+        epilog=_CONFORMANCE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     conformance.add_argument("--pin", default=DEFAULT_PIN, help=f"the device's clinician PIN (default {DEFAULT_PIN})")
     conformance.add_argument("--quick", action="store_true", help="skip the 10 s TEST lease check")
+    conformance.add_argument("--list", action="store_true", help="print the checks' names, one a line; send nothing")
+    conformance.add_argument("-k", dest="pattern", metavar="PATTERN",
+                             help="run only the checks whose name holds PATTERN (case-insensitive); "
+                                  "setup and cleanup still run")
+    conformance.add_argument("-v", "--verbose", action="store_true",
+                             help="print each check's traffic: the lines sent (>) and received (<)")
+    conformance.add_argument("--json", action="store_true",
+                             help="print one JSON document (checks, results, details, seconds, totals) "
+                                  "instead of the lines")
+    conformance.add_argument("--junit", type=Path, metavar="FILE",
+                             help="also write JUnit XML to FILE, one testcase per check")
+    conformance.add_argument("--baud", type=int, metavar="N",
+                             help="baud rate of a serial port (ignored, with a note, for socket:// and ptys)")
     conformance.add_argument("target", nargs=argparse.REMAINDER, metavar="URL | -- COMMAND...")
     conformance.set_defaults(run=_conformance)
 
@@ -78,9 +100,11 @@ def _emulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--tcp {args.tcp}: a port is 0..65535")
     if args.state is not None and args.state.exists() and not args.state.is_dir():
         raise UsageError(f"--state {args.state}: not a folder")
+    if not 0 < args.idle_timeout <= IDLE_TIMEOUT_MAX_S:
+        raise UsageError(f"--idle-timeout {args.idle_timeout:g}: seconds, more than 0 and at most {IDLE_TIMEOUT_MAX_S}")
     try:
         return emulator.run(pty=args.tcp is None, tcp_port=args.tcp, host=args.host, speed=args.speed,
-                            pin=args.pin, state_dir=args.state)
+                            pin=args.pin, state_dir=args.state, idle_timeout=args.idle_timeout)
     except OSError as exc:
         print(f"stimsim emulate: cannot serve: {exc}", file=sys.stderr)
         return 1
@@ -90,19 +114,18 @@ def _emulate(args: argparse.Namespace) -> int:
 
 
 def _check_line(line: str) -> str:
-    text = line.strip()
-    if not text:
-        raise UsageError("an empty LINE")
-    if text.startswith("#") or " *" in text or text.startswith("*"):
-        raise UsageError(f"{line!r}: type the line without SEQ and CRC; they are added")
-    if not text.isascii() or not text.isprintable():
-        raise UsageError(f"{line!r}: only printable ASCII can be sent")
-    return text
+    from ..host.console import check_line
+
+    try:
+        return check_line(line)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _device(args: argparse.Namespace) -> int:
     from ..generator import urlhandler
     from ..host.client import Client, ClientError, ProtocolMismatch
+    from ..host.console import keyboard_interrupts_here
     from ..protocol.transport import TransportError
 
     urlhandler.register()  # virtual:// reaches the built-in generator
@@ -111,17 +134,15 @@ def _device(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or args.retries < 0:
         raise UsageError("--timeout must be above 0 and --retries at least 0")
 
-    def on_event(event: object) -> None:
-        print(event, flush=True)
-
     def on_line(direction: str, data: bytes) -> None:
         for raw in data.decode("ascii", "replace").splitlines():
             if raw.strip():
                 print(f"{direction} {raw}", flush=True)
 
     try:
-        client = Client.connect(args.url, timeout=args.timeout, retries=args.retries,
-                                on_line=on_line if args.raw else None)
+        with keyboard_interrupts_here():  # Ctrl-C reaches the console's prompt, not a helper thread
+            client = Client.connect(args.url, timeout=args.timeout, retries=args.retries,
+                                    on_line=on_line if args.raw else None)
     except TransportError as exc:
         missing = "://" not in args.url and not os.path.exists(args.url)
         if missing or "protocol" in str(exc):
@@ -140,9 +161,9 @@ def _device(args: argparse.Namespace) -> int:
                 client.login(args.login)
             client.pending_events()  # a power-up !BOOT seen while connecting is not news
             if not lines:
-                if not args.raw:
-                    client.on_event = on_event
-                return _console(client, raw=args.raw)
+                from ..host.console import Console
+
+                return Console(client, raw=args.raw).run()
             status = 0
             for line in lines:
                 reply = client.send_text(line)
@@ -176,93 +197,39 @@ def _print_events(client: object, seconds: float, quiet: bool = False) -> None:
             print(event, flush=True)
 
 
-def _console(client: object, *, raw: bool) -> int:
-    from ..host.client import Client, ClientError
-
-    assert isinstance(client, Client)
-    _setup_readline()
-    role = client.info.role if client.info else "?"
-    print(f"connected to {client.info.model if client.info else '?'} at {client.url}; "
-          ":login PIN, :events, :quit", file=sys.stderr)
-    status = 0
-    prompting = sys.stdin.isatty()
-    while True:
-        try:
-            text = input(f"{role.lower()}> " if prompting else "").strip()
-        except EOFError:
-            print(file=sys.stderr)
-            return status
-        except KeyboardInterrupt:
-            print(file=sys.stderr)
-            continue
-        if not text:
-            continue
-        if text in (":quit", ":q", ":exit"):
-            return status
-        try:
-            if text.startswith(":login"):
-                parts = text.split()
-                if len(parts) != 2:
-                    print("usage: :login PIN", file=sys.stderr)
-                    continue
-                role = client.login(parts[1])
-                print(f"OK ROLE={role}")
-                continue
-            if text == ":events":
-                for event in client.pending_events():
-                    print(event)
-                continue
-            if text.startswith(":"):
-                print(f"unknown console command {text}", file=sys.stderr)
-                continue
-            try:
-                line = _check_line(text)
-            except UsageError as exc:
-                print(exc, file=sys.stderr)
-                continue
-            reply = client.send_text(line)
-            if not raw:
-                print(reply)
-            if reply.ok and "ROLE" in reply.as_dict():
-                role = reply.get("ROLE") or role
-            if line.split()[0].upper() == "HELLO":
-                role = "PATIENT"
-        except ClientError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 1
-
-
-def _setup_readline() -> None:
-    """Line editing and a kept history, for a person at a terminal only."""
-    if not sys.stdin.isatty():
-        return
-    try:
-        import readline
-    except ImportError:  # pragma: no cover - not on every platform
-        return
-    try:
-        import platformdirs
-
-        history = Path(platformdirs.user_state_dir("stimsim")) / "device_history"
-        history.parent.mkdir(parents=True, exist_ok=True)
-        if history.exists():
-            readline.read_history_file(history)
-        readline.set_history_length(1000)
-        import atexit
-
-        atexit.register(readline.write_history_file, history)
-    except OSError:
-        pass
-
-
 # --- conformance -------------------------------------------------------------------------------
 
 
 def _conformance(args: argparse.Namespace) -> int:
     from .. import conformance
+    from ..conformance.runner import select
     from ..generator import urlhandler
+    from ..protocol.login import valid_pin
 
     urlhandler.register()  # virtual:// reaches the built-in generator
+
+    if not valid_pin(args.pin):
+        raise UsageError(f"--pin {args.pin!r}: a PIN is 4 to 8 digits")
+    if args.baud is not None and not 0 < args.baud <= 12_000_000:
+        raise UsageError(f"--baud {args.baud}: a baud rate is 1..12000000")
+    if args.pattern is not None and not args.pattern.strip():
+        raise UsageError("-k: an empty PATTERN")
+    chosen = select(args.pattern)
+    if not chosen:
+        raise UsageError(f"-k {args.pattern!r} selects none of the {len(conformance.CHECKS)} checks "
+                         "(--list shows their names)")
+    if args.list:
+        for name, _ in chosen:
+            print(name)
+        return 0
+    if args.junit is not None and (args.junit.is_dir() or not args.junit.resolve().parent.is_dir()):
+        raise UsageError(f"--junit {args.junit}: not a file in an existing folder")
+    names = {name for name, _ in chosen}
+    only = None
+    if args.pattern is not None:
+        only = names.__contains__
+        print(f"stimsim conformance: -k {args.pattern} selects {len(chosen)} of {len(conformance.CHECKS)} "
+              "checks (setup and cleanup run too)", file=sys.stderr, flush=True)
 
     target: list[str] = list(args.target)
     if not target:
@@ -271,14 +238,13 @@ def _conformance(args: argparse.Namespace) -> int:
         command = target[1:]
         if not command:
             raise UsageError("no command after '--'")
-        return conformance.run_command(command, pin=args.pin, quick=args.quick)
+        return conformance.run_command(command, pin=args.pin, quick=args.quick, only=only, verbose=args.verbose,
+                                       as_json=args.json, junit=args.junit, baud=args.baud)
     if len(target) != 1:
         raise UsageError(f"one URL expected, got {' '.join(target)} (options go before the URL; "
                          "a command goes after '--')")
-    from ..protocol.transport import TransportError
-
-    try:
-        return conformance.run(target[0], pin=args.pin, quick=args.quick)
-    except TransportError as exc:
-        print(f"stimsim conformance: {exc}", file=sys.stderr)
-        return 1
+    url = target[0]
+    if "://" not in url and not os.path.exists(url):
+        raise UsageError(f"{url}: no such device (a serial port, pty path, socket://host:port or virtual://)")
+    return conformance.run(url, pin=args.pin, quick=args.quick, only=only, verbose=args.verbose,
+                           as_json=args.json, junit=args.junit, baud=args.baud)

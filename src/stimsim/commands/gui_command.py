@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=f"the scope's time per screen at start: {', '.join(t for _, t in TIME_SCALES)} "
                    "(spaces optional, e.g. 50ms)")
     p.add_argument("--presentation", action="store_true", help="larger fonts, for trainers and projectors")
+    p.add_argument("--view", metavar="VIEW",
+                   help="bring this view forward at start: remote (the scope with the remote), clinician, battery, "
+                   "record, ... (an unknown view exits 2 naming the views there are)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="write a PNG of the window once it shows the stimulator, then exit (works offscreen)")
     p.set_defaults(run=run_gui)
@@ -82,7 +85,8 @@ def run_gui(args: argparse.Namespace) -> int:
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
-                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span))
+                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span,
+                          view=(args.view or "").strip().lower()))
 
 
 def _choose_platform(screenshot: bool) -> None:

@@ -36,6 +36,9 @@ class Ctx:
     mri0: bool = False
     device: DeviceModel = field(default_factory=DeviceModel)
     log_top: int = 0
+    #: the command that started the device (``stimsim conformance -- COMMAND``), if any:
+    #: checks that would leave the device unusable (a LOGIN lockout) start one of their own
+    command: list[str] | None = None
 
     # sessions ------------------------------------------------------------------------------
 

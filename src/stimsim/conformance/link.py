@@ -55,9 +55,13 @@ class Answer:
 class Link:
     """Exact lines out, every line in, in arrival order. Single-threaded."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, baudrate: int | None = None,
+                 watch: Callable[[str, str], None] | None = None) -> None:
         self.url = url
-        self.port = open_port(url, timeout=0.01)
+        self.port = (open_port(url, timeout=0.01) if baudrate is None
+                     else open_port(url, timeout=0.01, baudrate=baudrate))
+        self.traffic: list[str] = []  #: the lines sent (``>``) and received (``<``), as shown to a person
+        self.watch = watch  #: sees each of those lines as it passes: (direction, text)
         self._lines = codec.LineReader(codec.MAX_REPLY)
         self._partial = bytearray()
         self.incoming: list[Incoming] = []
@@ -69,6 +73,16 @@ class Link:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.port.close()
+
+    def reopen(self, pause: float = 0.2) -> None:
+        """Close the port and open the same URL again: over TCP, a new connection (a new
+        client); ``pause`` lets the device see the old one go first."""
+        self.close()
+        time.sleep(pause)
+        self.port = open_port(self.url, timeout=0.01)
+        self._lines = codec.LineReader(codec.MAX_REPLY)
+        self._partial = bytearray()
+        self._cursor = len(self.incoming)
 
     # receiving ---------------------------------------------------------------------------
 
@@ -109,6 +123,7 @@ class Link:
                 self._record(Incoming(now, raw, msg))
 
     def _record(self, inc: Incoming) -> None:
+        self._note("<", inc.raw)
         self.incoming.append(inc)
         if inc.msg is None:
             self.bad_lines.append(inc)
@@ -160,7 +175,15 @@ class Link:
     # sending -----------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
+        for piece in data.splitlines(keepends=True) or [data]:
+            self._note(">", piece)
         self.port.write(data)
+
+    def _note(self, direction: str, raw: bytes) -> None:
+        text = shown_line(raw)
+        self.traffic.append(f"{direction} {text}")
+        if self.watch is not None:
+            self.watch(direction, text)
 
     def next_seq(self) -> int:
         seq = self.seq
@@ -205,6 +228,16 @@ class Link:
     def req(self, text: str, *, seq: int | None | str = "auto", crc: bool | int = True,
             timeout: float = REPLY_TIMEOUT) -> Answer:
         return self.send(self.build(text, seq=seq, crc=crc), timeout)
+
+
+def shown_line(raw: bytes, limit: int = 200) -> str:
+    """A line on the wire as a person reads it: its end of line left out (``[no EOL]`` when
+    it has none), any other control or non-ASCII byte escaped, a long line cut."""
+    body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
+    text = "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in body[:limit])
+    if len(body) > limit:
+        text += f" ... ({len(body)} bytes)"
+    return text if body is not raw else text + " [no EOL]"
 
 
 def show(line: bytes) -> str:

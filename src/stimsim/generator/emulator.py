@@ -7,7 +7,9 @@ One loop, one thread: ``selectors`` waits on the link and a wake-up pipe, feeds 
 generator what arrives, writes what it answers, and advances its clock (``poll``) at
 least every 20 ms. A pty is always "connected" (it has no connect event); a TCP port
 serves one controlling client at a time and answers a second one ``ERR STATE
-REASON=BUSY`` before closing it.
+REASON=BUSY`` before closing it. Each TCP client starts a session of its own (PATIENT,
+not strict, no TEST: ``reset_link``), and one that sends nothing for ``idle_timeout``
+seconds is disconnected, so an idle client cannot hold the one slot forever.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import os
 import selectors
 import socket
 import sys
+import time
 import tty
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from ..protocol import codec
-from ..protocol.limits import DEFAULT_PIN
+from ..protocol.limits import DEFAULT_PIN, IDLE_TIMEOUT_S
 from .urlhandler import Generator, new_generator
 
 POLL_S = 0.02  #: the generator's clock advances at least this often
@@ -40,8 +43,13 @@ class ServedGenerator(Generator, Protocol):
 class Emulator:
     """A generator behind a pty or a TCP listener. ``url`` is what a client opens."""
 
-    def __init__(self, generator: ServedGenerator, *, pty: bool = True, tcp_port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, generator: ServedGenerator, *, pty: bool = True, tcp_port: int = 0, host: str = "127.0.0.1",
+                 idle_timeout: float = IDLE_TIMEOUT_S, log: TextIO | None = None) -> None:
         self.generator = generator
+        self.idle_timeout = idle_timeout
+        self._log = log
+        self._last_rx = 0.0
+        self.idle_drops = 0
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -158,9 +166,20 @@ class Emulator:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._conn = conn
             self._out.clear()
-            # A new connection starts a new byte stream: no half line of the last client.
+            self._last_rx = time.monotonic()
+            # A new connection starts a new byte stream and a new session: no half line, no
+            # role, strict mode or TEST of the last client.
             self.generator.reset_link()
             self._sel.register(conn, selectors.EVENT_READ, "conn")
+
+    def _drop_idle(self) -> None:
+        if self._conn is None or time.monotonic() - self._last_rx < self.idle_timeout:
+            return
+        self.idle_drops += 1
+        self._drop_conn()
+        if self._log is not None:
+            print(f"stimsim emulate: client idle for {self.idle_timeout:g} s: connection closed",
+                  file=self._log, flush=True)
 
     def _drop_conn(self) -> None:
         conn, self._conn = self._conn, None
@@ -193,6 +212,7 @@ class Emulator:
             if not data:
                 self._drop_conn()
                 return
+            self._last_rx = time.monotonic()
         self._send(self.generator.receive(data))
 
     # the loop ----------------------------------------------------------------------------
@@ -218,6 +238,7 @@ class Emulator:
                             self._read(what)
                     else:
                         self._read(what)
+                self._drop_idle()
                 self._send(self.generator.poll())
                 if self._master is not None and self._out:
                     self._flush_pty()
@@ -264,14 +285,15 @@ def startup_warning(generator: Any) -> str | None:
 
 
 def run(*, pty: bool, tcp_port: int | None, host: str, speed: float, pin: str, state_dir: Path | None,
-        out: TextIO | None = None, err: TextIO | None = None, install_signals: bool = True) -> int:
+        idle_timeout: float = IDLE_TIMEOUT_S, out: TextIO | None = None, err: TextIO | None = None,
+        install_signals: bool = True) -> int:
     """``stimsim emulate``: print ``PORT ...`` first, serve until SIGINT/SIGTERM, exit 0."""
     out = out or sys.stdout
     err = err or sys.stderr
     import signal
 
     generator = new_generator(speed=speed, pin=pin, state_dir=state_dir)
-    emulator = Emulator(generator, pty=pty, tcp_port=tcp_port or 0, host=host)
+    emulator = Emulator(generator, pty=pty, tcp_port=tcp_port or 0, host=host, idle_timeout=idle_timeout, log=err)
     previous: dict[signal.Signals, Any] = {}
     try:
         if install_signals:
@@ -279,7 +301,7 @@ def run(*, pty: bool, tcp_port: int | None, host: str, speed: float, pin: str, s
                 previous[signum] = signal.signal(signum, lambda *_: emulator.shutdown())
         print(f"PORT {emulator.url}", file=out, flush=True)
         model = getattr(generator, "model", "STIMSIM-VG")
-        where = "pty" if pty else "TCP (one client at a time)"
+        where = "pty" if pty else f"TCP (one client at a time, closed after {idle_timeout:g} s idle)"
         print(f"stimsim emulate: {model} on {where} {emulator.url}, time x{speed:g}; "
               "Ctrl-C or SIGTERM stops it", file=err, flush=True)
         if pin == DEFAULT_PIN:

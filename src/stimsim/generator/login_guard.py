@@ -1,7 +1,10 @@
 """The generator's side of LOGIN: the outstanding nonce, wrong proofs in a row, the lockout.
 
 Five wrong proofs in a row lock LOGIN for 60 s of real time; the proof itself is computed
-by ``protocol.login``, as a host computes it.
+by ``protocol.login``, as a host computes it. The count and the lock are memory, not RAM
+(they are saved at every wrong proof): SIM RESET and a restart keep them, and a lock
+found at a boot lasts a full ``LOCKOUT_S`` from that boot, as on the C stub (a device has
+no clock that runs while it is off).
 """
 
 from __future__ import annotations
@@ -22,8 +25,21 @@ class LoginGuard:
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
         self.nonce: str | None = None
-        self.wrong = 0
+        self.wrong = 0  #: wrong proofs in a row (memory)
+        self.locked = False  #: the lock is on (memory); ``locked_until`` is its RAM deadline
         self.locked_until: float | None = None
+
+    def boot(self, now: float) -> None:
+        """A power-up: no nonce; a stored lock starts over, in full, now."""
+        self.nonce = None
+        self.locked_until = now + LOCKOUT_S if self.locked else None
+
+    def expire(self, now: float) -> bool:
+        """Clear a lock that has run out; True when it just did (the caller saves)."""
+        if self.locked and self.locked_until is not None and now >= self.locked_until:
+            self.locked, self.locked_until = False, None
+            return True
+        return False
 
     def retry_s(self, now: float) -> int:
         """Whole seconds until LOGIN works again (0: not locked)."""
@@ -53,7 +69,7 @@ class LoginGuard:
 
     def answer(self, now: float, key: bytes, proof_text: str) -> None:
         """Judge a proof (after ``check_answer``). Right: returns. Wrong (or no fresh nonce):
-        counts, uses up the nonce and raises DENIED REASON=PROOF / STATE REASON=NONCE, or
+        counts, uses up the nonce and raises (the caller saves the count either way) DENIED REASON=PROOF / STATE REASON=NONCE, or
         LOCKED RETRY_S=60 at the fifth wrong proof in a row."""
         nonce, self.nonce = self.nonce, None
         if nonce is not None and hmac.compare_digest(proof_with_key(key, nonce), proof_text.lower()):
@@ -62,6 +78,7 @@ class LoginGuard:
         self.wrong += 1
         if self.wrong >= MAX_WRONG:
             self.wrong = 0
+            self.locked = True
             self.locked_until = now + LOCKOUT_S
             raise Refusal("LOCKED", [("RETRY_S", str(int(LOCKOUT_S)))])
         if nonce is None:

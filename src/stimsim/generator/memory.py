@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import params as P
 from ..engine.program import DeviceModel, Program
+from ..protocol.limits import LOGIN_TRIES
 from ..protocol.program_args import read_args
 from .audit_log import AuditLog
 from .battery_sim import BatterySim
+from .pin_record import PinRecord
 from .refusal import Refusal, program_from_values
 
 if TYPE_CHECKING:
@@ -45,7 +47,8 @@ def memory_data(gen: GeneratorState) -> dict[str, Any]:
         "slots": slots,
         "active_slot": gen.active,
         "impedance_default": gen.impedance_default,
-        "pin_sha256": None if gen.pin_configured is None else gen.pin_configured.hex(),
+        "pin": None if gen.pin_configured is None else gen.pin_configured.to_data(),
+        "login": {"wrong": gen.login.wrong, "locked": gen.login.locked},
         "log": gen.audit.to_data(),
         "battery": {"soc_percent": gen.battery.soc, "eos": gen.battery.eos_latched},
         "defaults": gen.defaults_flag,
@@ -62,10 +65,18 @@ def restore(gen: GeneratorState, data: Any) -> None:
     active = data.get("active_slot")
     if not (isinstance(active, int) and 1 <= active <= P.N_SLOTS):
         raise ValueError("active_slot")
-    pin_hex = data.get("pin_sha256")
-    pin = None if pin_hex is None else bytes.fromhex(pin_hex)
-    if pin is not None and len(pin) != 32:
-        raise ValueError("pin_sha256")
+    pin = None if data.get("pin") is None else PinRecord.from_data(data["pin"])
+    legacy = data.get("pin_sha256")  # earlier versions kept the proof key itself
+    if pin is None and legacy is not None:
+        key = bytes.fromhex(legacy) if isinstance(legacy, str) else b""
+        if len(key) != 32:
+            raise ValueError("pin_sha256")
+        pin = PinRecord.from_proof_key(gen.secret, key)
+    login = data.get("login", {"wrong": 0, "locked": False})
+    wrong, locked = (login.get("wrong"), login.get("locked")) if isinstance(login, dict) else (None, None)
+    if not (isinstance(wrong, int) and not isinstance(wrong, bool) and 0 <= wrong < LOGIN_TRIES
+            and isinstance(locked, bool)):
+        raise ValueError("login")
     batt = data.get("battery", {})
     soc, eos = batt.get("soc_percent"), batt.get("eos")
     if not (isinstance(soc, int | float) and math.isfinite(soc) and 0 <= soc <= 100 and isinstance(eos, bool)):
@@ -81,6 +92,8 @@ def restore(gen: GeneratorState, data: Any) -> None:
         slots[_slot_index(key)] = _slot_from_record(key, record, device)
     gen.slots, gen.active, gen.impedance_default = slots, active, imp
     gen.pin_configured, gen.audit, gen.defaults_flag = pin, audit, data["defaults"]
+    gen.proof_key = None if pin is None else pin.proof_key(gen.secret)
+    gen.login.wrong, gen.login.locked = wrong, locked
     gen.battery = BatterySim(gen.battery.chemistry, float(soc), eos)
     gen.saved_permille = gen.battery.permille
 
@@ -106,7 +119,8 @@ def _slot_from_record(key: str, record: Any, device: DeviceModel) -> Slot:
 
 
 def load_memory(gen: GeneratorState, chemistry: str) -> None:
-    """Adopt the state folder's memory; a damaged one is replaced by defaults, flagged."""
+    """Adopt the state folder's memory; a refused one (damaged, or unusable content) is kept
+    aside as ``*.corrupt`` and replaced by defaults, flagged (STATE=DEFAULTS)."""
     if gen.store is None:
         return
     data, problem = gen.store.load()
@@ -115,7 +129,7 @@ def load_memory(gen: GeneratorState, chemistry: str) -> None:
             restore(gen, data)
             return
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            problem = f"{gen.store.path}: unusable content ({exc})"
+            problem = gen.store.reject(f"unusable content ({exc})")
     if problem is None:
         return  # first start: defaults, nothing to flag
     gen.init_memory(chemistry)

@@ -2,11 +2,13 @@
 
 State falls in three kinds, kept apart because a reboot treats them differently:
 
-- memory (persists in the state folder): slots, active slot, configuration, audit log,
-  battery level;
+- memory (persists in the state folder): slots, active slot, configuration (the PIN as a
+  salted hash and a wrapped proof key), audit log, battery level, wrong LOGIN proofs and
+  the lockout;
 - environment (emulator controls, survive SIM RESET, never saved): SIM SPEED, contact
   faults, the charger;
-- RAM (lost at a reboot): role, strict mode, SEQ state, login, stimulation, MRI, TEST.
+- RAM (lost at a reboot): role, strict mode, SEQ state, the LOGIN nonce, stimulation,
+  MRI, TEST.
 
 The verb functions (verbs_session, verbs_therapy, verbs_sim) read and change it; the
 shared actions (events, audit, persistence, output) are its methods so every verb does
@@ -16,6 +18,7 @@ them the same way. ``VirtualGenerator`` adds framing, sequencing and time on top
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +28,12 @@ from ..engine.load import program_compliance
 from ..engine.metrics import battery_power_mw
 from ..engine.program import DeviceModel, Program
 from ..protocol.codec import MAX_REQUEST, ArgPair, LineReader, encode_event
+from ..protocol.limits import DEVICE_KEY_BYTES
 from .audit_log import AuditLog
 from .battery_sim import IDLE_MW, BatterySim, BattEvent
 from .login_guard import LoginGuard
 from .memory import Slot, load_memory, memory_data
+from .pin_record import PinRecord
 from .sequencing import SeqGuard
 from .state_store import StateStore
 
@@ -77,6 +82,8 @@ class GeneratorState:
         self.device = DeviceModel()
         self.reader = LineReader(MAX_REQUEST)  #: the link's half-received line
         self.rebooted = False  #: set while the bytes of one ``receive`` are cut by a reboot
+        #: wraps the stored proof key; kept apart from the state file (or in memory only)
+        self.secret = store.device_key() if store is not None else secrets.token_bytes(DEVICE_KEY_BYTES)
         self.init_memory(chemistry)
         load_memory(self, chemistry)
         self.init_ram(self.new_boot_id(None))
@@ -86,7 +93,9 @@ class GeneratorState:
         self.slots: list[Slot | None] = [None] * P.N_SLOTS
         self.active = 1
         self.impedance_default = int(P.CONTACT_IMPEDANCE_OHM)
-        self.pin_configured: bytes | None = None
+        self.pin_configured: PinRecord | None = None
+        self.proof_key: bytes | None = None  #: the configured PIN's proof key, unwrapped (RAM)
+        self.login = LoginGuard(self.rng)  #: its count and lock are memory, its nonce RAM
         self.audit = AuditLog()
         self.battery = BatterySim(chemistry)
         self.defaults_flag = False
@@ -98,7 +107,7 @@ class GeneratorState:
         self.request_role = PATIENT
         self.strict = False
         self.seq = SeqGuard()
-        self.login = LoginGuard(self.rng)
+        self.login.boot(self.t)
         self.stim = False
         self.mri = False
         self.test: TestSession | None = None
@@ -162,7 +171,12 @@ class GeneratorState:
         return [c for c, _ in program.electrodes.pairs if c in self.faults]
 
     def pin_key(self) -> bytes:
-        return self.pin_configured or self.default_pin
+        return self.proof_key or self.default_pin
+
+    def set_pin(self, pin: str) -> None:
+        """A new configured PIN: fresh salt, PBKDF2 hash, proof key wrapped with the device key."""
+        self.pin_configured = PinRecord.make(self.secret, pin)
+        self.proof_key = self.pin_configured.proof_key(self.secret)
 
     # --- actions -------------------------------------------------------------------------
 
@@ -187,6 +201,15 @@ class GeneratorState:
             self.emit("FAULT", [("CONTACT", contact.upper()), ("KIND", self.faults[contact])])
         if bad:
             self.stop_output("FAULT")
+
+    def link_reset(self) -> None:
+        """A new host connection starts as after HELLO: PATIENT, not strict, no nonce, no TEST
+        (ended silently, the saved slot back); SEQ state and stimulation are the device's."""
+        self.reader.reset()
+        self.role = PATIENT
+        self.strict = False
+        self.login.forget_nonce()
+        self.end_test(None)
 
     def end_test(self, reason: str | None) -> None:
         """Back to the saved slot; ``reason`` None ends silently (a reboot)."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from ..engine import params as P
 from ..protocol.codec import ArgPair, Request
-from ..protocol.login import pin_key, valid_pin
+from ..protocol.login import valid_pin
 from .memory import IMPEDANCE_DEFAULT_RANGE
-from .refusal import bad_arg, no_args, out_of_range, parse_int, split_args
+from .refusal import Refusal, bad_arg, no_args, out_of_range, parse_int, split_args
 from .state import CLINICIAN, PATIENT, GeneratorState
 
 
@@ -60,12 +60,18 @@ def verb_status(gen: GeneratorState, req: Request) -> list[ArgPair]:
 
 
 def verb_login(gen: GeneratorState, req: Request) -> list[ArgPair]:
+    if gen.login.expire(gen.t):
+        gen.save()  # a lock that ran out is cleared from memory: a restart does not re-arm it
     gen.login.check_challenge(gen.t)  # LOCKED comes before BAD_ARG
     values, _ = split_args(req, ("PROOF",))
     if "PROOF" not in values:
         return [("NONCE", gen.login.challenge())]
     gen.login.check_answer(gen.t, values["PROOF"])
-    gen.login.answer(gen.t, gen.pin_key(), values["PROOF"])  # raises when wrong
+    try:
+        gen.login.answer(gen.t, gen.pin_key(), values["PROOF"])
+    except Refusal:
+        gen.save()  # the count and the lock are stored at once: a reset or restart keeps them
+        raise
     gen.role = CLINICIAN
     gen.audit_add("LOGIN")
     gen.save()
@@ -94,7 +100,7 @@ def verb_config(gen: GeneratorState, req: Request) -> list[ArgPair]:
         if not lo <= imp <= hi:
             raise out_of_range("IMPEDANCE_DEFAULT", lo, hi)
     if pin is not None:
-        gen.pin_configured = pin_key(pin)
+        gen.set_pin(pin)
     if imp is not None:
         gen.impedance_default = imp
     if values:

@@ -115,8 +115,9 @@ class VirtualGenerator:
         return self._reboot()
 
     def reset_link(self) -> None:
-        """Forget a half-received line: a new host connection starts on a clean line."""
-        self.state.reader.reset()
+        """A new host connection: a clean line, and a session as after HELLO (PATIENT, not
+        strict, no TEST), so no client inherits what the last one was allowed."""
+        self.state.link_reset()
 
     def flush(self) -> None:
         """Save the battery level now (the emulator calls this when it stops)."""
@@ -221,12 +222,15 @@ class VirtualGenerator:
         """Every piece of state, for tests that assert a refused line changed nothing.
 
         ``seq`` (SEQ bookkeeping, advanced by every accepted request, OK or ERR) and
-        ``login`` (wrong proofs count) are separate keys so a test can set them aside.
+        ``login`` (wrong proofs count and lock, though kept in memory) are separate keys so
+        a test can set them aside.
         """
         test = self.state.test
         b = self.state.battery
+        memory = memory_data(self.state)
+        memory.pop("login")
         return {
-            "memory": memory_data(self.state),
+            "memory": memory,
             "ram": {
                 "role": self.state.role, "strict": self.state.strict, "stim": self.state.stim, "mri": self.state.mri,
                 "active_program": self.state.active_program(),
@@ -238,7 +242,7 @@ class VirtualGenerator:
                             "hot": b.hot, "full": b.full, "reported": b.reported},
             "seq": self.state.seq.snapshot(),
             "login": {"nonce": self.state.login.nonce, "wrong": self.state.login.wrong,
-                      "locked_until": self.state.login.locked_until},
+                      "locked": self.state.login.locked, "locked_until": self.state.login.locked_until},
         }
 
     # --- time ----------------------------------------------------------------------------
@@ -271,6 +275,8 @@ class VirtualGenerator:
             if self.state.test is not None and self.state.t >= deadline:
                 self.state.end_test("TIMEOUT")
         self.state.t = max(self.state.t, now)
+        if self.state.login.expire(self.state.t):
+            self.state.save()  # the lock ran out: a restart from now on does not re-arm it
         self.state.save_if_drifted()
 
     def _flush(self) -> bytes:

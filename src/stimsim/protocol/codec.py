@@ -193,8 +193,8 @@ def prefix_seq(line: bytes) -> int | None:
     Read before anything else is checked, so a reply to a damaged line can echo it.
     """
     head, space, _ = line[:7].decode("ascii", "replace").partition(" ")
-    if not space:
-        return None
+    if not space or not head.startswith("#") or not head[1:].isdigit():
+        return None  # "#", digits and one space at the very start: no leading tab, no other blank
     seq, rest = split_seq(head, strict=False)
     return seq if not rest else None
 

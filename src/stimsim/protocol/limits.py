@@ -28,6 +28,7 @@ PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 8
 DEFAULT_PIN = "0000"  #: the clinician PIN of a new emulator, stub or built-in generator
 IDLE_TIMEOUT_S = 60  #: a TCP client that sends nothing this long is disconnected (frees the one slot)
+IDLE_TIMEOUT_MAX_S = 86400  #: the largest --idle-timeout the emulator and the stub's host build take
 
 # The PIN at rest: PBKDF2-HMAC-SHA256 over the PIN's ASCII digits with a fresh random salt.
 # 2048 iterations are 4098 SHA-256 blocks: about 0.3 s on a Cortex-M0+ at 125 MHz, paid at
@@ -35,6 +36,7 @@ IDLE_TIMEOUT_S = 60  #: a TCP client that sends nothing this long is disconnecte
 PIN_SALT_BYTES = 16
 PIN_PBKDF2_ITERATIONS = 2048
 PIN_HASH_BYTES = 32
+DEVICE_KEY_BYTES = 32  #: the key that wraps the proof key, kept apart from the slots state
 
 # Verbs
 AMP_STEP_MAX = 200  #: AMP STEP=+n / -n takes n in 1..200 patient steps

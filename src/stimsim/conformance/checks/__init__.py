@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..context import Check
-from . import emulator, framing, reports, sequencing, sessions, slots, therapy, wire
+from . import emulator, framing, hardening, reports, sequencing, sessions, slots, therapy, wire
 
 CHECKS: list[Check] = [
     *framing.CHECKS,
     *sequencing.CHECKS,
     *sessions.CHECKS,
+    *hardening.CHECKS,
     *slots.CHECKS,
     *therapy.CHECKS,
     *reports.CHECKS,

@@ -1,10 +1,10 @@
-"""Roles and login: what a patient may do, challenge-response login, lockout, LOGOUT and HELLO."""
+"""Roles and login: what a patient may do, challenge-response login, LOGOUT and HELLO (the
+lockout is in ``hardening``)."""
 
 from __future__ import annotations
 
-from ...protocol import limits as L
 from ...protocol.login import proof as login_proof
-from ..context import Check, Ctx, collector, sim_reset
+from ..context import Check, Ctx, collector
 from ..expect import HEX16, err, expect, ok
 from ..link import fmt
 
@@ -56,25 +56,6 @@ def _login_wrong(ctx: Ctx) -> None:
     err(link.req(f"LOGIN PROOF={login_proof(ctx.pin, first)}"), "DENIED", REASON="PROOF")
     del second
     ctx.login()  # a right proof resets the count of wrong ones
-
-
-@check("login.lockout")
-def _lockout(ctx: Ctx) -> None:
-    ctx.need_sim()
-    link = ctx.session()
-    for attempt in range(1, L.LOGIN_TRIES + 1):
-        ok(link.req("LOGIN"), NONCE=None)
-        answer = link.req(f"LOGIN PROOF={'0' * 64}")
-        if attempt < L.LOGIN_TRIES:
-            err(answer, "DENIED", REASON="PROOF")
-        else:
-            err(answer, "LOCKED", RETRY_S=L.LOCKOUT_S)
-    locked = err(link.req("LOGIN"), "LOCKED")
-    retry = int(locked.get("RETRY_S") or "0")
-    expect(1 <= retry <= L.LOCKOUT_S, f"RETRY_S={retry} while locked, expected 1..{L.LOCKOUT_S}")
-    err(link.req(f"LOGIN PROOF={'0' * 64}"), "LOCKED")
-    sim_reset(ctx)  # only a reboot clears the lockout: leave the device usable
-    ctx.session(clinician=True)
 
 
 @check("roles.logout_and_hello")
