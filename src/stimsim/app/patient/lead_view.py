@@ -84,7 +84,8 @@ class LeadView(QWidget):
         s = self.session
         over_w = self.width() * OVERVIEW_SHARE
         span = self._span()
-        self._draw_spine(painter, QRectF(2, 4, over_w - 4, self.height() - 8), 1.0, LAST, span)
+        self._draw_spine(painter, QRectF(2, 4, over_w - 4, self.height() - 8), 1.0, LAST,
+                         span if s.scenario is not None else None)
         detail = QRectF(over_w + 4, 4, self.width() - over_w - 8, self.height() - 8)
         if s.scenario is None:
             painter.setPen(QColor("#555"))

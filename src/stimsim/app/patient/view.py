@@ -157,6 +157,11 @@ class PatientView(QWidget):
         self.score_text.setAccessibleName("Score")
         self.score_text.setToolTip("Each part of the score with its points and the reason")
         self.tabs.addTab(self.score_text, "Score")
+        for i, tip in enumerate(("The scenario's brief, pain map, leads and goals",
+                                 "Talk to the patient: what they feel after each change, questions, posture",
+                                 "The session clock and relief and VAS over session time",
+                                 "The score of the finished session, part by part")):
+            self.tabs.setTabToolTip(i, tip)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setAccessibleName("Patient panes")
