@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -12,6 +14,7 @@ from stimsim.app.launch import StimsimApp
 from stimsim.app.model import Action
 from stimsim.app.patient.session import Exchange, PatientSession
 from stimsim.app.patient.view import PatientView
+from stimsim.app.records.report import RecordContent, report_html
 from stimsim.engine.params import Mode
 from stimsim.engine.program import Electrodes, Program
 from stimsim.host.limits import DEFAULT_PIN
@@ -268,3 +271,24 @@ def test_a_program_on_a_lead_the_patient_lacks_is_explained_and_not_scored(qtbot
     view.finish_button.click()
     assert view.session.result is None and view.session.active
     assert view.state_label.text().startswith("Cannot score yet:") and "lead B" in view.state_label.text()
+
+
+def test_the_report_shows_the_score_and_the_conversation_not_each_line_as_a_change(qtbot: QtBot,
+                                                                                     stim: StimsimApp) -> None:
+    seen = _actions(stim)
+    view, scenario = _start(qtbot, stim, LOW_BACK)
+    _stim_on(qtbot, stim)
+    wait_device(qtbot, lambda: view.session.program is not None)
+    view.ask_buttons["where"].click()
+    view.finish_button.click()
+    assert view.session.result is not None
+    entries = tuple({"t": "2026-12-04T06:00:00Z", "who": a.who, "what": a.what, "text": a.text, "data": dict(a.data),
+                     "source": a.source} for a in seen)
+    text = report_html(RecordContent(Path("session.jsonl"), entries, None), with_plot=False)
+    changes = text.split("<h2>Changes</h2>")[1].split("<h2>")[0]
+    assert "Where do you feel it?" not in changes and "Scenario started" in changes
+    section = text.split("<h2>Virtual patient</h2>")[1].split("<h2>")[0]
+    assert scenario.name in section and view.session.result.grade in section
+    for part in view.session.result.parts:
+        assert html.escape(part.reason) in section
+    assert "Where do you feel it?" in section and html.escape(view.session.dialogue[-1].text) in section
