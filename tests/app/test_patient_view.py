@@ -152,6 +152,12 @@ def test_the_clock_advances_relief_like_relief_stepped_directly(qtbot: QtBot, st
     assert session.relief is not None and session.relief.value == pytest.approx(direct.value, rel=1e-12)
     assert session.relief.value > 0
     assert session.history[0][-1] == pytest.approx(1.0)
+    # The plots are built when the Time tab first shows, with the history so far.
+    assert view.relief_curve is None
+    view.tabs.setCurrentIndex(2)
+    assert view.relief_curve is not None and view.vas_curve is not None
+    assert list(view.relief_curve.getData()[1]) == session.history[1]
+    assert list(view.vas_curve.getData()[1]) == session.history[2]
     # The running clock moves session time at its speed (an hour per minute: 60x).
     view.run_button.click()
     start = session.sim_s

@@ -8,6 +8,8 @@ the viewer's left. Each region is clipped to the outline so the chart reads as a
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainterPath, QPolygonF, QTransform
 
@@ -58,6 +60,7 @@ def _half_outline() -> QPainterPath:
 _MIRROR = QTransform(-1, 0, 0, 1, 0, 0)
 
 
+@cache
 def outline() -> QPainterPath:
     """The whole figure, both halves, centred on x = 0."""
     half = _half_outline()
@@ -88,8 +91,10 @@ def _half_region(name: str) -> QPainterPath:
     return shapes[name].intersected(_half_outline())
 
 
+@cache
 def region_paths(view: str, origin_x: float) -> dict[str, QPainterPath]:
-    """The paths of the regions seen in ``view`` ("front" or "back"), on a figure centred at ``origin_x``."""
+    """The paths of the regions seen in ``view`` ("front" or "back"), on a figure centred at
+    ``origin_x``; built once per process (callers map them to new paths, never change them)."""
     out: dict[str, QPainterPath] = {}
     for region in RG.REGIONS:
         if region.view != view:

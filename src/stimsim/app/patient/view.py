@@ -8,6 +8,8 @@ to the device through the Controller, never directly.
 from __future__ import annotations
 
 import html
+from functools import cache
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -42,6 +44,7 @@ from .session import POSTURE_ASK, QUESTIONS, SPEEDS, Exchange, PatientSession
 
 SKIPS = ((3600.0, "+1 h&our", "Let one hour of session time pass at once"),
          (86400.0, "+1 d&ay", "Let one day of session time pass at once"))
+TIME_TAB = 2  #: the Time tab's index (its plots are built when it first shows)
 POSTURE_BUTTONS = {"sitting": "Sit", "standing": "Stand", "supine": "Lie down", "prone": "Lie on front"}
 
 
@@ -62,6 +65,18 @@ def duration(seconds: float) -> str:
     return f"{hours // 24} d {hours % 24:02d} h"
 
 
+@cache
+def shipped_titles() -> tuple[tuple[str, Path, str], ...]:
+    """The shipped scenarios that load: name, path and title (read once per process)."""
+    out: list[tuple[str, Path, str]] = []
+    for path in S.shipped():
+        try:
+            out.append((S.name_of(path), path, S.load(path).title))
+        except FileError:
+            continue
+    return tuple(out)
+
+
 def _button(text: str, name: str, tip: str) -> QPushButton:
     button = QPushButton(text)
     button.setAccessibleName(name)
@@ -79,7 +94,7 @@ class PatientView(QWidget):
         self.pin = DEFAULT_PIN  #: the clinician PIN the scenario's programs are written with
         self.session = PatientSession(model, self)
         self.setAccessibleName("Patient view")
-        self.scenarios = {S.name_of(p): p for p in S.shipped()}
+        self.scenarios = {name: path for name, path, _ in shipped_titles()}
 
         top = QHBoxLayout()
         pick_label = QLabel("Sce&nario:")
@@ -87,11 +102,7 @@ class PatientView(QWidget):
         self.scenario_box.setAccessibleName("Scenario")
         self.scenario_box.setToolTip("A rehearsal scenario that comes with stimsim: its patient, leads and goals")
         pick_label.setBuddy(self.scenario_box)
-        for name, path in self.scenarios.items():
-            try:
-                title = S.load(path).title
-            except FileError:
-                continue
+        for name, _, title in shipped_titles():
             self.scenario_box.addItem(title, name)
         self.start_button = _button("S&tart", "Start scenario",
                                     "Load this patient and write the scenario's programs to the stimulator "
@@ -199,6 +210,7 @@ class PatientView(QWidget):
         self.clear_marks.clicked.connect(self.session.clear_marks)
         self.trainer_box.toggled.connect(self._trainer_marks)
         self.scenario_box.currentIndexChanged.connect(self._show_brief)
+        self.tabs.currentChanged.connect(lambda i: self._ensure_plots() if i == TIME_TAB else None)
         self.session.changed.connect(self._refresh)
         self.session.spoke.connect(self._add_line)
         self.session.ticked.connect(self._plot)
@@ -263,31 +275,44 @@ class PatientView(QWidget):
         self.clock_label.setAccessibleName("Session clock")
         self.clock_label.setWordWrap(True)
         col.addWidget(self.clock_label)
-        self.relief_plot = pg.PlotWidget(background="w")
-        self.relief_plot.setAccessibleName("Relief over session time")
-        self.relief_plot.setToolTip("Pain relief (%) over session time (hours)")
-        self.relief_plot.setLabel("left", "relief", units="%")
-        self.relief_plot.setYRange(0, 100)
-        self.relief_plot.setMouseEnabled(x=False, y=False)
-        self.vas_plot = pg.PlotWidget(background="w")
-        self.vas_plot.setAccessibleName("VAS over session time")
-        self.vas_plot.setToolTip("Pain (VAS 0-10) over session time (hours)")
-        self.vas_plot.setLabel("left", "VAS")
-        self.vas_plot.setLabel("bottom", "session time", units="h")
-        self.vas_plot.setYRange(0, 10)
-        self.vas_plot.setMouseEnabled(x=False, y=False)
-        self.vas_plot.setXLink(self.relief_plot)
-        for plot in (self.relief_plot, self.vas_plot):
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).enableAutoSIPrefix(False)
-        self.relief_curve = self.relief_plot.plot(pen=pg.mkPen("#1f77b4", width=2))
-        self.vas_curve = self.vas_plot.plot(pen=pg.mkPen("#d62728", width=2))
-        col.addWidget(self.relief_plot, 1)
-        col.addWidget(self.vas_plot, 1)
+        self.relief_plot: pg.PlotWidget | None = None  # built when the Time tab is first shown
+        self.vas_plot: pg.PlotWidget | None = None
+        self.relief_curve: pg.PlotDataItem | None = None
+        self.vas_curve: pg.PlotDataItem | None = None
+        self._plots = QVBoxLayout()
+        col.addLayout(self._plots, 1)
         self.run_button.toggled.connect(self._run_clock)
         self.speed_box.currentIndexChanged.connect(
             lambda _i: self.session.set_speed(float(self.speed_box.currentData())))
         return tab
+
+
+    def _ensure_plots(self) -> None:
+        """Build the relief and VAS plots the first time the Time tab shows (keeps the app's start quick)."""
+        if self.relief_plot is not None:
+            return
+        relief_plot = self.relief_plot = pg.PlotWidget(background="w")
+        relief_plot.setAccessibleName("Relief over session time")
+        relief_plot.setToolTip("Pain relief (%) over session time (hours)")
+        relief_plot.setLabel("left", "relief", units="%")
+        relief_plot.setYRange(0, 100)
+        relief_plot.setMouseEnabled(x=False, y=False)
+        vas_plot = self.vas_plot = pg.PlotWidget(background="w")
+        vas_plot.setAccessibleName("VAS over session time")
+        vas_plot.setToolTip("Pain (VAS 0-10) over session time (hours)")
+        vas_plot.setLabel("left", "VAS")
+        vas_plot.setLabel("bottom", "session time", units="h")
+        vas_plot.setYRange(0, 10)
+        vas_plot.setMouseEnabled(x=False, y=False)
+        vas_plot.setXLink(relief_plot)
+        for plot in (relief_plot, vas_plot):
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.relief_curve = relief_plot.plot(pen=pg.mkPen("#1f77b4", width=2))
+        self.vas_curve = vas_plot.plot(pen=pg.mkPen("#d62728", width=2))
+        self._plots.addWidget(self.relief_plot, 1)
+        self._plots.addWidget(self.vas_plot, 1)
+        self._plot()
 
     # --- actions ------------------------------------------------------------------
     def selected(self) -> str:
@@ -460,8 +485,9 @@ class PatientView(QWidget):
 
     def _plot(self) -> None:
         hours, relief, vas = self.session.history
-        self.relief_curve.setData(hours, relief)
-        self.vas_curve.setData(hours, vas)
+        if self.relief_curve is not None and self.vas_curve is not None:
+            self.relief_curve.setData(hours, relief)
+            self.vas_curve.setData(hours, vas)
         self._clock_words()
 
     def _show_score(self, result: Score) -> None:
