@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from ..host.results import LogEntry
     from .records.transfer import Progress, TransferResult
 
-from ..engine.program import Program
-
 BUILTIN_URL = "virtual://builtin"  #: the built-in virtual generator, registered under this name
 BUILTIN_LABEL = "Built-in virtual generator"
 
@@ -82,3 +80,10 @@ class Controller(Protocol):
 
     def read_log(self, from_: int | None, done: Callable[[list[LogEntry] | None], None]) -> None:
         """The device's audit log from entry ``from_`` (None if it could not be read), on the GUI thread."""
+
+    # --- the patient view (virtual patient rehearsals) --------------------------------------
+    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
+                       stim_off: bool = False) -> None:
+        """Write ``programs`` to their slots as a clinician (login with ``pin``, PROG + read-back,
+        logout), then make slot ``select`` active if given; ``stim_off`` turns stimulation off
+        first (a new patient starts with nothing running)."""

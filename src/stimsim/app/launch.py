@@ -120,6 +120,7 @@ class StimsimApp:
             on_close=self.shutdown, presentation=options.presentation,
         )
         self._log = app_log.install(self.worker.link.note)
+        self.window.patient_view.pin = options.pin  # the patient view writes scenarios with the known PIN
         from .records.data_folder import data_folder
         from .records.session import SessionFiles
 

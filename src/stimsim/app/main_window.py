@@ -21,6 +21,7 @@ from .clinician.view import ClinicianView
 from .controller import Controller
 from .messages import fmt_ma
 from .model import AppModel, Link
+from .patient.view import PatientView
 from .records.keys import KEYS as RECORDS_KEYS
 from .style import apply_style
 from .timeline import DisplayClock, EnvelopeFn
@@ -128,6 +129,11 @@ class MainWindow(QMainWindow):
         self.status_bar = StatusBar(model, self)
         self.setStatusBar(self.status_bar)
         self._build_menus()
+        # --- the patient view (virtual patient rehearsals) ---
+        self.patient_view = PatientView(model, controller, self.faces)
+        self.add_face("patient", self.patient_view, "Patient",
+                      "Rehearse a programming session with the virtual patient: scenario, body map, leads, "
+                      "dialogue, time and score")
         model.linkChanged.connect(self._title)
         model.identityChanged.connect(self._title)
         self._add_edit_menu()

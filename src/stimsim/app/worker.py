@@ -348,6 +348,24 @@ class DeviceWorker(QObject):
             self._apply.emit(lambda m: done(result))
         self._jobs.put(_Transfer(name, job))
 
+    # --- the patient view: a scenario's programs ---------------------------------------------
+    def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
+                       stim_off: bool = False) -> None:
+        """Write ``programs`` as a clinician (a user action: STOP drops it if still queued), then
+        make slot ``select`` active; ``stim_off`` turns stimulation off first. What the device
+        reads back reaches the model."""
+        progs = tuple(programs)
+
+        def run(client: Client) -> None:
+            if stim_off and client.status().stim:
+                client.stim(False)
+            self.link.load(client, progs, pin)
+            if select is not None:
+                self.link.start_state(client, select, False)
+
+        self._action("programs", run)
+
+
 def _end_test(client: Client) -> dict[str, object]:
     client.test_end()
     return {}

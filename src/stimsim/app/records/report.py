@@ -166,7 +166,8 @@ def report_html(record: RecordContent, with_plot: bool) -> str:
     parts.append(_programs(sets[-1] if sets else None))
 
     parts.append("<h2>Changes</h2>")
-    changes = [x for x in entries if x["who"] in ROLES or x["source"] == "log" or x in sets[1:]]
+    changes = [x for x in entries if (x["who"] in ROLES and x["what"] != SAY) or x["source"] == "log"
+               or x in sets[1:]]
     parts.append(_entries_table(changes, "No changes were made."))
 
     parts.append("<h2>Confirmations</h2>")
@@ -179,6 +180,8 @@ def report_html(record: RecordContent, with_plot: bool) -> str:
     parts.append("<h2>Battery projection</h2>")
     parts.append(_projection_text(entries, with_plot))
 
+    parts.extend(_virtual_patient(entries))
+
     parts.append("<h2>Notes</h2>")
     notes = [x for x in entries if x["what"] == NOTE]
     if notes:
@@ -186,6 +189,36 @@ def report_html(record: RecordContent, with_plot: bool) -> str:
     else:
         parts.append("<p>No notes.</p>")
     return "\n".join(parts)
+
+
+# --- the Patient view: a rehearsal's score and conversation -----------------------------------
+SAY = "say"  #: one line of the conversation with the virtual patient (in the dialogue entry too)
+SCORE = "score"
+DIALOGUE = "dialogue"
+
+
+def _virtual_patient(entries: Sequence[dict[str, Any]]) -> list[str]:
+    """A "Virtual patient" section when the session rehearsed one: each score with its parts and
+    reasons, and the conversation (from the ``dialogue`` entry written at Finish)."""
+    scores = [x for x in entries if x["what"] == SCORE]
+    dialogues = [x for x in entries if x["what"] == DIALOGUE]
+    if not scores and not dialogues:
+        return []
+    e = html.escape
+    out = ["<h2>Virtual patient</h2>"]
+    for x in scores:
+        d = x["data"]
+        out.append(f"<p><b>{e(str(d.get('scenario', '')))}</b>: {e(x['text'])}; final program "
+                   f"{e(str(d.get('program', '')))}</p>")
+        rows = [[p.get("name", ""), f"{p.get('points', 0):g} / {p.get('max', 0):g}", p.get("reason", "")]
+                for p in d.get("parts", []) if isinstance(p, dict)]
+        out.append(_table(["Part", "Points", "Reason"], rows))
+    for x in dialogues:
+        lines = [ln for ln in x["data"].get("lines", []) if isinstance(ln, dict)]
+        out.append(f"<p>Conversation ({len(lines)} lines)</p>")
+        out.append(_table(["Minute", "Who", "Said"],
+                          [[f"{ln.get('at_minutes', 0):.1f}", ln.get("who", ""), ln.get("text", "")] for ln in lines]))
+    return out
 
 
 def _time(t: str) -> str:
