@@ -298,3 +298,15 @@ def test_the_report_shows_the_score_and_the_conversation_not_each_line_as_a_chan
     for part in view.session.result.parts:
         assert html.escape(part.reason) in section
     assert "Where do you feel it?" in section and html.escape(view.session.dialogue[-1].text) in section
+
+
+def test_the_open_contact_scenario_puts_its_open_contact_and_battery_on_the_stimulator(
+        qtbot: QtBot, stim: StimsimApp) -> None:
+    _start(qtbot, stim, "open-contact")  # the implant reads 5200 ohm at contact 4, its battery 70 %
+    qtbot.waitUntil(lambda: 690 <= (stim.model.status.battery_permille or 0) <= 700, timeout=5_000)  # it drains
+    clinician = stim.window.clinician
+    clinician.log_in(DEFAULT_PIN)
+    qtbot.waitUntil(lambda: clinician.logged_in, timeout=5_000)
+    clinician.check_impedance()
+    qtbot.waitUntil(lambda: len(clinician.impedances) == 17, timeout=5_000)
+    assert clinician.impedances["4"] == "OPEN" and clinician.impedances["5"] != "OPEN"

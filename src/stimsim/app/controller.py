@@ -6,7 +6,7 @@ pass a recorder. Every method returns at once: answers come back through the mod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -83,7 +83,10 @@ class Controller(Protocol):
 
     # --- the patient view (virtual patient rehearsals) --------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
-                       stim_off: bool = False) -> None:
+                       stim_off: bool = False, faults: Mapping[str, str] | None = None,
+                       battery_permille: int | None = None) -> None:
         """Write ``programs`` to their slots as a clinician (login with ``pin``, PROG + read-back,
         logout), then make slot ``select`` active if given; ``stim_off`` turns stimulation off
-        first (a new patient starts with nothing running)."""
+        first (a new patient starts with nothing running). ``faults`` (contact -> OPEN/SHORT)
+        and ``battery_permille`` set a simulating stimulator's contacts and battery to the
+        patient's (``SIM FAULT=``, ``SIM BATT=``); a board without SIM is told in words."""

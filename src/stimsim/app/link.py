@@ -449,6 +449,21 @@ class DeviceLink:
         self._post(lambda m: m.clinician_reply(done))
         self.publish(client.status())
 
+    def simulate_patient(self, client: Client, faults: dict[str, str], battery_permille: int | None) -> None:
+        """A scenario's implant on a simulating stimulator: its faulty contacts (the rest
+        cleared) and its battery level; a board without SIM keeps its own, said in words."""
+        try:
+            client.sim_fault("NONE")
+            for contact, kind in faults.items():
+                client.sim_fault(f"{kind}:{contact.upper()}")
+            if battery_permille is not None:
+                client.sim_batt(battery_permille)
+        except UnknownVerbError:
+            self.say("This stimulator does not simulate (no SIM): the scenario's contact faults and battery "
+                     "level are not set on it", "warning")
+            return
+        self._read_battery(client)
+
     def login_at_start(self, client: Client, pin: str) -> None:
         """``--login``: log in as clinician; a refused PIN raises, so the start-up says why."""
         role = client.login(pin)

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -350,7 +350,8 @@ class DeviceWorker(QObject):
 
     # --- the patient view: a scenario's programs ---------------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
-                       stim_off: bool = False) -> None:
+                       stim_off: bool = False, faults: Mapping[str, str] | None = None,
+                       battery_permille: int | None = None) -> None:
         """Write ``programs`` as a clinician (a user action: STOP drops it if still queued), then
         make slot ``select`` active; ``stim_off`` turns stimulation off first. What the device
         reads back reaches the model."""
@@ -359,6 +360,8 @@ class DeviceWorker(QObject):
         def run(client: Client) -> None:
             if stim_off and client.status().stim:
                 client.stim(False)
+            if faults is not None or battery_permille is not None:
+                self.link.simulate_patient(client, dict(faults or {}), battery_permille)
             self.link.load(client, progs, pin)
             if select is not None:
                 self.link.start_state(client, select, False)

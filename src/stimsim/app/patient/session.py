@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ...engine import params as P
 from ...engine.program import DeviceModel, Program
 from ...host.limits import DEFAULT_PIN
 from ...patient import POSTURES, EventKind, Relief, Response, Score, SessionRecord, delivered_ma, evaluate, score
@@ -53,6 +54,18 @@ class Exchange:
     text: str
     at_minutes: float
     sim_minutes: float
+
+
+def scenario_faults(device: DeviceModel) -> dict[str, str]:
+    """The contacts of a scenario's implant that a stimulator reports as faults: OPEN above
+    and SHORT below the table's impedance thresholds (an impedance check then finds them)."""
+    out: dict[str, str] = {}
+    for contact, ohm in device.impedance_overrides:
+        if ohm > P.IMPEDANCE_OPEN_OHM:
+            out[contact] = "OPEN"
+        elif ohm < P.IMPEDANCE_SHORT_OHM:
+            out[contact] = "SHORT"
+    return out
 
 
 class PatientSession(QObject):

@@ -40,7 +40,7 @@ from ..controller import Controller
 from ..model import AppModel
 from .body_map import BodyMap
 from .lead_view import LeadView
-from .session import POSTURE_ASK, QUESTIONS, SPEEDS, Exchange, PatientSession
+from .session import POSTURE_ASK, QUESTIONS, SPEEDS, Exchange, PatientSession, scenario_faults
 
 SKIPS = ((3600.0, "+1 h&our", "Let one hour of session time pass at once"),
          (86400.0, "+1 d&ay", "Let one day of session time pass at once"))
@@ -335,8 +335,10 @@ class PatientView(QWidget):
         self.conversation.clear()
         self.score_text.clear()
         first = scenario.programs[0].slot if scenario.programs else None
-        self.session.start(scenario, lambda progs, pin: self.controller.write_programs(progs, pin, first,
-                                                                                             stim_off=True), self.pin)
+        faults = scenario_faults(scenario.device)
+        permille = round(scenario.battery_pct * 10)
+        self.session.start(scenario, lambda progs, pin: self.controller.write_programs(
+            progs, pin, first, stim_off=True, faults=faults, battery_permille=permille), self.pin)
         self._plot()
         self.tabs.setCurrentIndex(1)
 
