@@ -451,19 +451,25 @@ class Lead:
 @dataclass(frozen=True)
 class FamilySpec:
     """One device family: leads, case, modes (from ``MODES``), range overrides and grids by
-    mode and key, keys a patient steps grid point by grid point, battery chemistry, contact
-    area and default impedance, and whether each lead in use must be bipolar on its own."""
+    mode and key, keys a patient steps grid point by grid point, battery chemistries (the
+    first is the default), contact area and default impedance, and whether each lead in use
+    must be bipolar on its own."""
 
     label: str
     leads: tuple[Lead, ...]
     case_anode: bool
-    chemistry: str
+    chemistries: tuple[str, ...]
     contact_area_cm2: float = CONTACT_AREA_CM2
     contact_impedance_ohm: float = CONTACT_IMPEDANCE_OHM
     ranges: Mapping[Mode, Mapping[str, Range]] = field(default_factory=dict)
     grids: Mapping[str, Grid] = field(default_factory=dict)
     patient_grid_steps: frozenset[str] = frozenset()
     bipolar_per_lead: bool = False
+
+    @property
+    def chemistry(self) -> str:
+        """The family's default battery chemistry."""
+        return self.chemistries[0]
 
     @property
     def contacts(self) -> tuple[str, ...]:
@@ -487,11 +493,13 @@ DRG_CONTACT_IMPEDANCE_OHM = 800.0
 
 #: The device families; a family's modes are the modes of ``MODES`` that list it.
 FAMILIES: dict[Family, FamilySpec] = {
-    Family.SCS_R: FamilySpec("Rechargeable SCS implant", _SCS_LEADS, True, "liion"),
-    Family.SCS_P: FamilySpec("Primary-cell SCS implant", _SCS_LEADS, True, "primary"),
-    Family.ETS: FamilySpec("External trial stimulator", _SCS_LEADS, False, "pack"),
+    # The rechargeable implant also takes a primary cell: before the families, the chemistry
+    # was this generator's only device-model setting, and files that say so still read.
+    Family.SCS_R: FamilySpec("Rechargeable SCS implant", _SCS_LEADS, True, ("liion", "primary")),
+    Family.SCS_P: FamilySpec("Primary-cell SCS implant", _SCS_LEADS, True, ("primary",)),
+    Family.ETS: FamilySpec("External trial stimulator", _SCS_LEADS, False, ("pack",)),
     Family.DRG: FamilySpec(
-        "Dorsal root ganglion implant", _leads("A", "B", "C", "D", per_lead=4), False, "primary",
+        "Dorsal root ganglion implant", _leads("A", "B", "C", "D", per_lead=4), False, ("primary",),
         DRG_CONTACT_AREA_CM2, DRG_CONTACT_IMPEDANCE_OHM,
         ranges=MappingProxyType({Mode.TONIC: MappingProxyType({
             "amplitude_ma": Range(0, 6000), "pulse_width_us": Range(40, 720), "rate_hz": Range(4, 100)})}),

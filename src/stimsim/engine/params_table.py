@@ -68,7 +68,7 @@ def _family_ranges(family: Family) -> str:
 def family_markdown_table() -> str:
     """One row per device family: leads, case, modes, battery, contacts and its own rules."""
     lines = [
-        "| family | what | leads (contacts) | case anode | modes | battery | contact area, impedance "
+        "| family | what | leads (contacts) | case anode | modes | battery (first = default) | contact area, impedance "
         "| ranges and grids | each lead bipolar |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -78,7 +78,7 @@ def family_markdown_table() -> str:
                    "to the next grid point" if fam.patient_grid_steps else "")
         cells = [
             f"`{family.value}`", fam.label, leads, "yes" if fam.case_anode else "no",
-            ", ".join(m.value for m in family_modes(family)), _chemistry_text(fam.chemistry),
+            ", ".join(m.value for m in family_modes(family)), " or ".join(_chemistry_text(c) for c in fam.chemistries),
             f"{fmt_number(fam.contact_area_cm2)} cm2, {fmt_number(fam.contact_impedance_ohm)} ohm",
             _family_ranges(family) + patient, "yes" if fam.bipolar_per_lead else "no",
         ]
