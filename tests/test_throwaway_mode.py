@@ -91,3 +91,15 @@ def test_a_throwaway_mode_reaches_the_remote(throwaway_mode: P.Mode) -> None:
     from stimsim.app.widgets.remote import mode_line as remote_line
 
     assert remote_line(_program(throwaway_mode, 40)) == "Slow test · 40 Hz slow · 300 µs"
+
+
+def test_a_throwaway_mode_is_offered_by_the_default_family_alone(throwaway_mode: P.Mode) -> None:
+    from stimsim.engine.program import DeviceModel
+
+    assert throwaway_mode in P.family_modes(P.Family.SCS_R)
+    assert check_program(_program(throwaway_mode, 10)) == []
+    for family in P.Family:
+        if family is not P.Family.SCS_R:
+            assert throwaway_mode not in P.family_modes(family)
+            problems = check_program(_program(throwaway_mode, 10), DeviceModel(family=family))
+            assert [(p.code, p.wire) for p in problems] == [("BAD_ARG", "MODE")]

@@ -7,7 +7,7 @@ from stimsim.protocol.codec import crc16, seal
 
 from .conftest import TONIC, FakeClock, login, program_slot, send, transcript, unseal
 
-HELLO_OK = "OK PROTO=1 MODEL=STIMSIM-VG FW={fw} SN=VG000001 BOOT={boot} ROLE=PATIENT SLOTS=16 CONTACTS=16"
+HELLO_OK = "OK PROTO=1 MODEL=STIMSIM-VG FW={fw} SN=VG000001 BOOT={boot} ROLE=PATIENT SLOTS=16 CONTACTS=16 FAMILY=SCS-R"
 
 
 def hello(gen: VirtualGenerator, strict: int, nxt: int, seq: str = "") -> str:

@@ -139,7 +139,7 @@ def test_sim_reset_loses_ram_state_and_keeps_memory(clock: FakeClock) -> None:
     transcript(gen, [
         ("STATUS", "OK STIM=OFF SLOT=2 AMP=3000 BATT=1000 CHG=0 ROLE=PATIENT COMPLIANCE=OK MRI=0 TEST=0"),
         ("HELLO", f"OK PROTO=1 MODEL=STIMSIM-VG FW={gen.fw} SN=VG000001 BOOT={gen.boot_id} ROLE=PATIENT "
-                  "SLOTS=16 CONTACTS=16 STRICT=0 NEXT=1"),
+                  "SLOTS=16 CONTACTS=16 FAMILY=SCS-R STRICT=0 NEXT=1"),
         (remembered, "#7 OK SLOT=2"),  # executed anew (logged again), not answered from memory
     ])
     # Kept: slots, active slot, log, battery, and the emulator's own controls.

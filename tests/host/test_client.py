@@ -417,3 +417,20 @@ def test_closed_client_refuses_requests(gen: VirtualGenerator) -> None:
     assert c.closed
     with pytest.raises(LinkLost):
         c.status()
+
+
+def test_hello_info_names_the_family_and_a_device_that_does_not_say_is_an_scs_r() -> None:
+    from stimsim.engine.params import Family
+
+    c = Client.open(VirtualSerial.attach(generator(FakeClock(), family=Family.DRG)), timeout=0.2)
+    try:
+        assert c.info is not None and c.info.family == "DRG"
+    finally:
+        c.close()
+    silent = LinePort(VirtualSerial.attach(generator(FakeClock(), family=Family.DRG)),
+                      lambda line: reseal(line, b" FAMILY=DRG", b"") if b"FAMILY=" in line else line)
+    c = Client.open(silent, timeout=0.2)
+    try:
+        assert c.info is not None and c.info.family == "SCS-R"
+    finally:
+        c.close()

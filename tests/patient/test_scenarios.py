@@ -166,3 +166,10 @@ def test_a_felt_sub_perception_final_program_costs_safety_even_without_the_goal(
     result = score(scenario, felt, SessionRecord(minutes_taken=10, simulated_minutes=60))
     assert "the final program is hf, a sub-perception mode, and the patient feels it" in result.part("safety").reason
     assert result.part("safety").points == 10
+
+
+def test_a_scenario_names_no_device_family_yet() -> None:
+    """The virtual patient places SCS leads only, so a scenario's device is the default family's."""
+    data = {**MINIMAL, "device": {"family": "DRG"}}
+    assert S.from_data(data, problems := [], "minimal") is None
+    assert problems == ["device.family: unknown key (allowed: chemistry, contact_impedance_ohm, battery_pct)"]

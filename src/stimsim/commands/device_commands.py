@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..engine.params import Family
 from ..protocol.limits import DEFAULT_PIN, IDLE_TIMEOUT_MAX_S, IDLE_TIMEOUT_S
 from . import UsageError
 
@@ -43,6 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emulate.add_argument("--state", type=Path, metavar="DIR", help="keep slots, settings and log in DIR")
     emulate.add_argument("--idle-timeout", type=float, default=float(IDLE_TIMEOUT_S), metavar="S",
                          help=f"close a TCP client that sends nothing for S seconds (default {IDLE_TIMEOUT_S})")
+    emulate.add_argument("--family", type=_family, default=Family.SCS_R, metavar="F",
+                         help=f"device family: {', '.join(Family)} (default {Family.SCS_R.value})")
     emulate.set_defaults(run=_emulate)
 
     device = sub.add_parser(
@@ -88,6 +91,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 # --- emulate ---------------------------------------------------------------------------------
 
 
+def _family(text: str) -> Family:
+    try:
+        return Family(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device family ({', '.join(Family)})") from None
+
+
 def _emulate(args: argparse.Namespace) -> int:
     from ..generator import emulator
     from ..protocol.login import valid_pin
@@ -104,7 +114,7 @@ def _emulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--idle-timeout {args.idle_timeout:g}: seconds, more than 0 and at most {IDLE_TIMEOUT_MAX_S}")
     try:
         return emulator.run(pty=args.tcp is None, tcp_port=args.tcp, host=args.host, speed=args.speed,
-                            pin=args.pin, state_dir=args.state, idle_timeout=args.idle_timeout)
+                            pin=args.pin, state_dir=args.state, idle_timeout=args.idle_timeout, family=args.family)
     except OSError as exc:
         print(f"stimsim emulate: cannot serve: {exc}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ from .program import DeviceModel, Program
 
 LIION = "liion"
 PRIMARY = "primary"
+PACK = "pack"
 OK = "OK"
 LOW = "LOW"
 EMPTY = "EMPTY"
@@ -43,7 +44,8 @@ class Cell:
 
     ``warn_state`` is entered at ``warn_percent`` (LOW, ERI), ``stop_state`` at
     ``stop_percent`` (EMPTY, EOS: stimulation stops). ``charge_mw`` is the power the
-    charger puts into the cell (0: not rechargeable).
+    charger puts into the cell (0: not rechargeable); ``replaceable``: a fresh one is put
+    in when it runs down (the trial stimulator's pack).
     """
 
     chemistry: str
@@ -54,6 +56,7 @@ class Cell:
     stop_percent: float
     charge_mw: float
     ocv: tuple[tuple[float, float], ...]
+    replaceable: bool = False
 
     @property
     def rechargeable(self) -> bool:
@@ -73,6 +76,8 @@ CELLS: dict[str, Cell] = {
                 P.LIION_CHARGE_MW, P.OCV_LIION),
     PRIMARY: Cell(PRIMARY, P.PRIMARY_CAPACITY_MWH, ERI, P.PRIMARY_ERI_PERCENT, EOS, P.PRIMARY_EOS_PERCENT,
                   0.0, P.OCV_PRIMARY),
+    PACK: Cell(PACK, P.PACK_CAPACITY_MWH, LOW, P.PACK_LOW_PERCENT, EMPTY, P.PACK_EMPTY_PERCENT, 0.0, P.OCV_PACK,
+               replaceable=True),
 }
 
 
@@ -81,7 +86,7 @@ def cell(chemistry: str) -> Cell:
     try:
         return CELLS[chemistry]
     except KeyError:
-        raise ValueError(f"unknown battery chemistry {chemistry!r} (liion or primary)") from None
+        raise ValueError(f"unknown battery chemistry {chemistry!r} ({', '.join(CELLS)})") from None
 
 
 def _check_soc(soc_percent: float, what: str = "state of charge") -> None:
@@ -108,7 +113,7 @@ def ocv_volts(soc_percent: float, chemistry: str) -> float:
 
 
 def battery_state(soc_percent: float, chemistry: str) -> str:
-    """OK, LOW or EMPTY (Li-ion), OK, ERI or EOS (primary); a state holds at its level."""
+    """OK, LOW or EMPTY (Li-ion, pack), OK, ERI or EOS (primary); a state holds at its level."""
     _check_soc(soc_percent)
     c = cell(chemistry)
     if soc_percent <= c.stop_percent:
@@ -212,8 +217,9 @@ def battery_figures(program: Program, device: DeviceModel, chemistry: str,
     """The ``battery`` command's keys for ``program`` running ``hours_per_day`` a day.
 
     Li-ion: hours per charge stimulating continuously, days per charge, minutes of charging
-    a day; primary: years to ERI and to end of service. Cycling is included through the
-    program's long-run battery power.
+    a day; primary: years to ERI and to end of service; the trial stimulator's pack: hours
+    and days per pack down to EMPTY. Cycling is included through the program's long-run
+    battery power.
     """
     c = cell(chemistry)
     if not (math.isfinite(hours_per_day) and 0.0 <= hours_per_day <= _HOURS_PER_DAY):
@@ -230,6 +236,10 @@ def battery_figures(program: Program, device: DeviceModel, chemistry: str,
         out["hours_per_charge"] = usable / power
         out["days_per_charge"] = usable / energy
         out["charge_minutes_per_day"] = 60.0 * energy / c.charge_mw
+    elif c.replaceable:
+        usable = usable_mwh(c, c.stop_percent)
+        out["hours_per_pack"] = usable / power
+        out["days_per_pack"] = usable / energy
     else:
         out["years_to_eri"] = usable_mwh(c, c.warn_percent) / (energy * _DAYS_PER_YEAR)
         out["years_to_eos"] = usable_mwh(c, c.stop_percent) / (energy * _DAYS_PER_YEAR)

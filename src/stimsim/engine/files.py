@@ -28,8 +28,8 @@ VERSION = 1
 MAX_BYTES = 1 << 20  #: a program file is refused above this size, before it is parsed
 MAX_DEPTH = 32  #: objects and lists nested deeper than this are refused
 _TOP_KEYS = ("format", "version", "device", "programs")
-_DEVICE_KEYS = ("chemistry", "contact_impedance_ohm")
-CHEMISTRIES = ("liion", "primary")
+_DEVICE_KEYS = ("family", "chemistry", "contact_impedance_ohm")
+CHEMISTRIES = ("liion", "primary", "pack")
 _MAX_DIGITS = 30  #: longer integer literals are refused, not converted
 _LARGEST = 1e15  #: canonical magnitudes beyond this are no setting of any device
 
@@ -252,7 +252,7 @@ def from_data(data: Any, problems: list[str]) -> ProgramFile | None:
     slots: dict[int, int] = {}
     for i, raw in enumerate(raw_programs):
         prefix = f"programs[{i}]"
-        prog = _program(raw, prefix, i, problems)
+        prog = _program(raw, prefix, i, problems, device.family if device is not None else P.Family.SCS_R)
         if prog is None:
             continue
         if prog.slot in slots:
@@ -266,24 +266,37 @@ def from_data(data: Any, problems: list[str]) -> ProgramFile | None:
     return ProgramFile(device, tuple(programs))
 
 
-def device_from_data(raw: Any, problems: list[str]) -> DeviceModel | None:
-    """A ``device`` block (chemistry, contact impedances) as a DeviceModel, appending one line
-    per problem (key paths from ``device.``); other files that carry a device block use it."""
-    return _device(raw, problems)
+def device_from_data(raw: Any, problems: list[str], *, with_family: bool = True) -> DeviceModel | None:
+    """A ``device`` block (family, chemistry, contact impedances) as a DeviceModel, appending
+    one line per problem (key paths from ``device.``); other files that carry a device block
+    use it. ``with_family`` False: the block may not name a family (the default's only)."""
+    return _device(raw, problems, _DEVICE_KEYS if with_family else _DEVICE_KEYS[1:])
 
 
-def _device(raw: Any, problems: list[str]) -> DeviceModel | None:
+def _device(raw: Any, problems: list[str], keys: tuple[str, ...] = _DEVICE_KEYS) -> DeviceModel | None:
     if not isinstance(raw, dict):
         problems.append("device: must be an object")
         return None
     ok = True
     for key in raw:
-        if key not in _DEVICE_KEYS:
-            problems.append(f"device.{quote_key(key)}: unknown key (allowed: {', '.join(_DEVICE_KEYS)})")
+        if key not in keys:
+            problems.append(f"device.{quote_key(key)}: unknown key (allowed: {', '.join(keys)})")
             ok = False
-    chem = raw.get("chemistry", "liion")
-    if chem not in CHEMISTRIES:
-        problems.append(f"device.chemistry: {shown(chem)} is not one of {', '.join(CHEMISTRIES)}")
+    family_text = raw.get("family", P.Family.SCS_R.value)
+    try:
+        family = P.Family(family_text) if isinstance(family_text, str) else None
+    except ValueError:
+        family = None
+    if family is None:
+        problems.append(f"device.family: {shown(family_text)} is not one of {', '.join(P.Family)}")
+        return None
+    spec = P.FAMILIES[family]
+    chem = raw.get("chemistry", spec.chemistry)
+    if chem not in spec.chemistries:
+        allowed = ", ".join(spec.chemistries)
+        text = (f"is not one of {allowed}" if family is P.Family.SCS_R
+                else f"is not a battery of the {family.value} ({allowed})")
+        problems.append(f"device.chemistry: {shown(chem)} {text}")
         ok = False
     imp = raw.get("contact_impedance_ohm", {})
     overrides: dict[str, float] = {}
@@ -293,8 +306,9 @@ def _device(raw: Any, problems: list[str]) -> DeviceModel | None:
     else:
         for contact, value in imp.items():
             where = f"device.contact_impedance_ohm.{quote_key(contact)}"
-            if contact not in P.CONTACTS:
-                problems.append(f"{where}: not a contact ({P.CONTACTS[0]}..{P.N_CONTACTS} or {P.CASE})")
+            if contact not in spec.contacts:
+                case = f" or {P.CASE}" if spec.case_anode else ""
+                problems.append(f"{where}: not a contact ({spec.contacts[0]}..{spec.leads[-1].contacts[-1]}{case})")
                 ok = False
             elif not _is_number(value) or not 1 <= value <= 100_000:
                 problems.append(f"{where}: {shown(value)} is not an impedance in 1..100000 ohm")
@@ -303,7 +317,7 @@ def _device(raw: Any, problems: list[str]) -> DeviceModel | None:
                 overrides[contact] = float(value)
     if not ok:
         return None
-    return DeviceModel(chem).with_impedances(overrides)
+    return DeviceModel(chem, family=family).with_impedances(overrides)
 
 
 def _is_number(value: Any) -> bool:
@@ -329,7 +343,7 @@ def _canonical(value: Any, param: P.Param, spec: P.ParamSpec | None, where: str,
     return int(nearest)
 
 
-def _program(raw: Any, prefix: str, index: int, problems: list[str]) -> Program | None:
+def _program(raw: Any, prefix: str, index: int, problems: list[str], family: P.Family) -> Program | None:
     if not isinstance(raw, dict):
         problems.append(f"{prefix}: must be an object")
         return None
@@ -349,7 +363,7 @@ def _program(raw: Any, prefix: str, index: int, problems: list[str]) -> Program 
     if mode is None:
         problems.append(f"{prefix}.mode: {shown(mode_text)} is not one of {', '.join(Mode)}")
         return None
-    table = P.PARAMS[mode]
+    table = P.family_params(family, mode)
 
     slot = raw.get("slot", index + 1)
     if not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot <= P.N_SLOTS:
@@ -461,6 +475,8 @@ def program_to_data(prog: Program) -> dict[str, Any]:
 
 def to_data(pf: ProgramFile) -> dict[str, Any]:
     device: dict[str, Any] = {"chemistry": pf.device.chemistry}
+    if pf.device.family is not P.Family.SCS_R:  # the default is left out: older files stay byte for byte
+        device = {"family": pf.device.family.value, **device}
     if pf.device.impedance_overrides:
         device["contact_impedance_ohm"] = {c: _int_if_whole(z) for c, z in pf.device.impedance_overrides}
     return {

@@ -70,7 +70,7 @@ def contact_charges(program: Program, device: DeviceModel) -> list[ContactCharge
     out = []
     for contact, share in program.electrodes.pairs:
         qi = q * abs(share) / 100.0
-        area = P.CASE_AREA_CM2 if contact == P.CASE else P.CONTACT_AREA_CM2
+        area = device.contact_area_cm2(contact)
         d = qi / area
         k = math.log10(d) + math.log10(qi) if qi > 0 else -math.inf
         out.append(ContactCharge(contact, share / 100.0, qi, d, k))

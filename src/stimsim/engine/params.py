@@ -12,7 +12,7 @@ percent); program files use friendlier units (mA, s) and convert through ``file_
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar
@@ -77,6 +77,15 @@ class Recharge(StrEnum):
     @property
     def wire(self) -> str:
         return self.value.upper()
+
+
+class Family(StrEnum):
+    """A device family: what kind of generator a program runs on (its row in ``FAMILIES``)."""
+
+    SCS_R = "SCS-R"  #: rechargeable SCS implant (today's generator, the default)
+    SCS_P = "SCS-P"  #: primary-cell SCS implant
+    ETS = "ETS"  #: external trial stimulator
+    DRG = "DRG"  #: dorsal root ganglion implant
 
 
 class Section(StrEnum):
@@ -174,11 +183,58 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Grid:
+    """The values a parameter may take within its range, as bands of even spacing.
+
+    ``bands`` is ``((start, spacing), ...)`` with ascending starts, the first at 0; a value
+    lies in the last band starting at or below it and is on the grid when it is a whole
+    number of spacings above that band's start (``((0, 25), (2000, 50))``: 0, 25, ..., 1975,
+    2000, 2050, ...).
+    """
+
+    bands: tuple[tuple[int, int], ...]
+
+    def _band(self, value: int) -> tuple[int, int, int | None]:
+        """(start, spacing, the next band's start or None) of the band holding ``value``."""
+        index = max(i for i, (start, _) in enumerate(self.bands) if start <= value or i == 0)
+        start, spacing = self.bands[index]
+        upper = self.bands[index + 1][0] if index + 1 < len(self.bands) else None
+        return start, spacing, upper
+
+    def spacing(self, value: int) -> int:
+        """The grid's spacing where ``value`` lies (the ``STEP=`` of a refusal)."""
+        return self._band(value)[1]
+
+    def holds(self, value: int) -> bool:
+        start, spacing, _ = self._band(value)
+        return (value - start) % spacing == 0
+
+    def snap(self, value: int) -> int:
+        """The grid point nearest ``value`` (halves upward)."""
+        start, spacing, upper = self._band(value)
+        point = start + (value - start + spacing // 2) // spacing * spacing
+        return point if upper is None else min(point, upper)
+
+    def moved(self, value: int, points: int) -> int:
+        """The grid point ``points`` grid points from ``value`` (negative: downward)."""
+        for _ in range(abs(points)):
+            if points > 0:
+                start, spacing, upper = self._band(value)
+                value = start + ((value - start) // spacing + 1) * spacing
+                value = value if upper is None else min(value, upper)
+            else:
+                start, spacing, _ = self._band(value - 1)
+                value = start + (value - 1 - start) // spacing * spacing
+        return value
+
+
+@dataclass(frozen=True)
 class ParamSpec:
-    """One parameter as one mode takes it: the parameter and its range there."""
+    """One parameter as one mode (of one family) takes it: its range and grid there."""
 
     param: Param
     range: Range
+    grid: Grid | None = None
 
     key = property(lambda self: self.param.key)
     wire = property(lambda self: self.param.wire)
@@ -192,9 +248,13 @@ class ParamSpec:
     zero_off = property(lambda self: self.range.zero_off)
 
     def allows(self, value: int) -> bool:
+        """In range (the grid is a rule of its own: see ``on_grid``)."""
         if self.range.zero_off and value == 0:
             return True
         return self.range.minimum <= value <= self.range.maximum
+
+    def on_grid(self, value: int) -> bool:
+        return self.grid is None or self.grid.holds(value)
 
     def to_file(self, value: int) -> float | int:
         return self.param.to_file(value)
@@ -210,13 +270,14 @@ class ParamSpec:
 @dataclass(frozen=True)
 class ModeSpec:
     """One mode: its label, ranges by parameter key, recharge choices (first = default),
-    the remote's summary (``{key}`` placeholders) and the device families that offer it."""
+    the remote's summary (``{key}`` placeholders) and the device families that offer it
+    (a new mode is offered by the rechargeable SCS implant alone until listed elsewhere)."""
 
     label: str
     ranges: Mapping[str, Range]
     recharge: tuple[Recharge, ...]
     summary: str = "{rate_hz} · {pulse_width_us}"
-    families: tuple[str, ...] = ("SCS-R",)
+    families: tuple[Family, ...] = (Family.SCS_R,)
 
 
 def fmt_number(value: float | int) -> str:
@@ -259,6 +320,7 @@ MODES: dict[Mode, ModeSpec] = {
         {"amplitude_ma": Range(0, 20_000), "pulse_width_us": Range(20, 1000), "rate_hz": Range(2, 1200),
          "interphase_us": Range(0, 1000), **_CYCLING},
         (Recharge.ACTIVE, Recharge.PASSIVE),
+        families=(Family.SCS_R, Family.SCS_P, Family.ETS, Family.DRG),
     ),
     Mode.BURST: ModeSpec(
         "Burst",
@@ -267,12 +329,14 @@ MODES: dict[Mode, ModeSpec] = {
          **_CYCLING},
         (Recharge.PASSIVE, Recharge.ACTIVE),
         summary="{rate_hz} · {burst_pulses} × {intraburst_rate_hz} · {pulse_width_us}",
+        families=(Family.SCS_R, Family.SCS_P, Family.ETS),
     ),
     Mode.HF: ModeSpec(
         "High frequency",
         {"amplitude_ma": Range(0, 15_000), "pulse_width_us": Range(20, 200), "rate_hz": Range(1000, 10_000),
          "interphase_us": Range(0, 100), **_CYCLING},
         (Recharge.ACTIVE,),
+        families=(Family.SCS_R, Family.ETS),
     ),
 }
 
@@ -362,12 +426,112 @@ LIION_CHARGE_MW = 185.0  #: 50 mA into the cell at 3.7 V
 PRIMARY_CAPACITY_MWH = 9000.0  #: 3.0 Ah at 3.0 V
 PRIMARY_ERI_PERCENT = 10.0
 PRIMARY_EOS_PERCENT = 2.0
+PACK_CAPACITY_MWH = 6000.0  #: the trial stimulator's replaceable pack; no charger
+PACK_LOW_PERCENT = 20.0
+PACK_EMPTY_PERCENT = 5.0  #: stimulation stops until a fresh pack
 OCV_LIION: tuple[tuple[float, float], ...] = (
     (0, 3.00), (5, 3.45), (10, 3.60), (50, 3.70), (80, 3.90), (100, 4.10),
 )
 OCV_PRIMARY: tuple[tuple[float, float], ...] = (
     (0, 2.50), (2, 2.60), (10, 2.80), (50, 2.95), (100, 3.10),
 )
+OCV_PACK = OCV_PRIMARY  #: the trial stimulator's pack holds primary cells: the same curve
+
+# --- device families -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One lead of a family: its name (A, B, ...) and its contacts, distal first."""
+
+    name: str
+    contacts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """One device family: leads, case, modes (from ``MODES``), range overrides and grids by
+    mode and key, keys a patient steps grid point by grid point, battery chemistries (the
+    first is the default), contact area and default impedance, and whether each lead in use
+    must be bipolar on its own."""
+
+    label: str
+    leads: tuple[Lead, ...]
+    case_anode: bool
+    chemistries: tuple[str, ...]
+    contact_area_cm2: float = CONTACT_AREA_CM2
+    contact_impedance_ohm: float = CONTACT_IMPEDANCE_OHM
+    ranges: Mapping[Mode, Mapping[str, Range]] = field(default_factory=dict)
+    grids: Mapping[str, Grid] = field(default_factory=dict)
+    patient_grid_steps: frozenset[str] = frozenset()
+    bipolar_per_lead: bool = False
+
+    @property
+    def chemistry(self) -> str:
+        """The family's default battery chemistry."""
+        return self.chemistries[0]
+
+    @property
+    def contacts(self) -> tuple[str, ...]:
+        """Every contact of the family in order, the case last where there is one."""
+        lead_contacts = tuple(c for lead in self.leads for c in lead.contacts)
+        return (*lead_contacts, CASE) if self.case_anode else lead_contacts
+
+    def lead_of(self, contact: str) -> Lead | None:
+        return next((lead for lead in self.leads if contact in lead.contacts), None)
+
+
+def _leads(*names: str, per_lead: int) -> tuple[Lead, ...]:
+    return tuple(Lead(name, tuple(str(i * per_lead + k) for k in range(1, per_lead + 1)))
+                 for i, name in enumerate(names))
+
+
+_SCS_LEADS = _leads("A", "B", per_lead=8)
+_DRG_AMPLITUDE_GRID = Grid(((0, 25), (2000, 50)))  #: 25 uA below 2 mA, 50 uA from 2 mA
+DRG_CONTACT_AREA_CM2 = 0.039  #: 1.25 mm long contacts on a 1 mm lead
+DRG_CONTACT_IMPEDANCE_OHM = 800.0
+
+#: The device families; a family's modes are the modes of ``MODES`` that list it.
+FAMILIES: dict[Family, FamilySpec] = {
+    # The rechargeable implant also takes a primary cell: before the families, the chemistry
+    # was this generator's only device-model setting, and files that say so still read.
+    Family.SCS_R: FamilySpec("Rechargeable SCS implant", _SCS_LEADS, True, ("liion", "primary")),
+    Family.SCS_P: FamilySpec("Primary-cell SCS implant", _SCS_LEADS, True, ("primary",)),
+    Family.ETS: FamilySpec("External trial stimulator", _SCS_LEADS, False, ("pack",)),
+    Family.DRG: FamilySpec(
+        "Dorsal root ganglion implant", _leads("A", "B", "C", "D", per_lead=4), False, ("primary",),
+        DRG_CONTACT_AREA_CM2, DRG_CONTACT_IMPEDANCE_OHM,
+        ranges=MappingProxyType({Mode.TONIC: MappingProxyType({
+            "amplitude_ma": Range(0, 6000), "pulse_width_us": Range(40, 720), "rate_hz": Range(4, 100)})}),
+        grids=MappingProxyType({"amplitude_ma": _DRG_AMPLITUDE_GRID, "pulse_width_us": Grid(((0, 10),)),
+                                "rate_hz": Grid(((0, 2),))}),
+        patient_grid_steps=frozenset({"amplitude_ma"}),
+        bipolar_per_lead=True,
+    ),
+}
+
+
+def family_modes(family: Family) -> tuple[Mode, ...]:
+    """The modes ``family`` offers, in table order."""
+    return tuple(mode for mode, spec in MODES.items() if family in spec.families)
+
+
+def family_params(family: Family, mode: Mode) -> Mapping[str, ParamSpec]:
+    """The parameters of ``mode`` on ``family``: the mode's ranges with the family's
+    overrides and grids (``PARAMS[mode]`` is the same for the default family)."""
+    fam = FAMILIES[family]
+    ranges = {**MODES[mode].ranges, **fam.ranges.get(mode, {})}
+    return {p.key: ParamSpec(p, ranges[p.key], fam.grids.get(p.key)) for p in TABLE if p.key in ranges}
+
+
+def patient_step(family: Family, mode: Mode, key: str, value: int, steps: int) -> int:
+    """Where ``steps`` patient steps (negative: down) take ``value`` of ``key``: the
+    parameter's patient step each, or the next grid point each where the family says so."""
+    grid = family_params(family, mode)[key].grid
+    if key in FAMILIES[family].patient_grid_steps and grid is not None:
+        return grid.moved(value, steps)
+    return value + steps * BY_KEY[key].patient_step
+
 
 # --- names ---------------------------------------------------------------------------
 NAME_MAX = 64

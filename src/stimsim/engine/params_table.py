@@ -1,8 +1,19 @@
-"""The parameter table as Markdown, for docs/model.md (a test keeps the doc in step)."""
+"""The parameter and family tables as Markdown, for docs/model.md (a test keeps the doc in step)."""
 
 from __future__ import annotations
 
-from .params import PARAMS, RECHARGE, Mode, ParamSpec
+from .params import (
+    FAMILIES,
+    PARAMS,
+    RECHARGE,
+    Family,
+    Grid,
+    Mode,
+    ParamSpec,
+    family_modes,
+    family_params,
+    fmt_number,
+)
 
 
 def _cell(spec: ParamSpec | None) -> str:
@@ -28,3 +39,52 @@ def markdown_table() -> str:
     rech = [" or ".join(r.value for r in RECHARGE[m]) for m in Mode]
     lines.append("| `recharge` / `RECHARGE` (first = default) | " + " | ".join(rech) + " |")
     return "\n".join(lines)
+
+
+def _grid_text(grid: Grid, spec: ParamSpec) -> str:
+    unit = f" {spec.file_unit}" if spec.file_unit else ""
+    bands = [f"{spec.fmt(spacing)}{unit}" + (f" from {spec.fmt(start)}{unit}" if start else "")
+             for start, spacing in grid.bands]
+    return ", ".join(bands)
+
+
+def _family_ranges(family: Family) -> str:
+    fam = FAMILIES[family]
+    out: list[str] = []
+    for mode in family_modes(family):
+        params = family_params(family, mode)
+        for key in params:
+            spec = params[key]
+            overridden = key in fam.ranges.get(mode, {})
+            if not overridden and spec.grid is None:
+                continue
+            text = f"{mode.value} `{key}` {spec.range_text()}"
+            if spec.grid is not None:
+                text += f" on a grid of {_grid_text(spec.grid, spec)}"
+            out.append(text)
+    return "; ".join(out) or "as the modes"
+
+
+def family_markdown_table() -> str:
+    """One row per device family: leads, case, modes, battery, contacts and its own rules."""
+    lines = [
+        "| family | what | leads (contacts) | case anode | modes | battery (first = default) | contact area, impedance "
+        "| ranges and grids | each lead bipolar |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for family, fam in FAMILIES.items():
+        leads = ", ".join(f"{lead.name} {lead.contacts[0]}..{lead.contacts[-1]}" for lead in fam.leads)
+        patient = (f"; patient steps {', '.join(f'`{k}`' for k in sorted(fam.patient_grid_steps))} "
+                   "to the next grid point" if fam.patient_grid_steps else "")
+        cells = [
+            f"`{family.value}`", fam.label, leads, "yes" if fam.case_anode else "no",
+            ", ".join(m.value for m in family_modes(family)), " or ".join(_chemistry_text(c) for c in fam.chemistries),
+            f"{fmt_number(fam.contact_area_cm2)} cm2, {fmt_number(fam.contact_impedance_ohm)} ohm",
+            _family_ranges(family) + patient, "yes" if fam.bipolar_per_lead else "no",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _chemistry_text(chemistry: str) -> str:
+    return {"liion": "Li-ion", "primary": "primary cell", "pack": "replaceable pack"}.get(chemistry, chemistry)

@@ -82,17 +82,18 @@ class Limits:
         value: int | None = getattr(self, P.LIMITS[limit_key].attr)
         return value
 
-    def range_of(self, key: str, mode: Mode) -> tuple[int, int]:
-        """The patient's allowed range of parameter ``key`` (unset sides: the mode's range)."""
-        spec = P.PARAMS[mode][key]
+    def range_of(self, key: str, mode: Mode, family: P.Family = P.Family.SCS_R) -> tuple[int, int]:
+        """The patient's allowed range of parameter ``key`` (unset sides: the mode's range
+        on ``family``)."""
+        spec = P.family_params(family, mode)[key]
         param = P.BY_KEY[key]
         lo = self.get(P.Limit(param, "min").key)
         hi = self.get(P.Limit(param, "max").key)
         return (spec.minimum if lo is None else lo), (spec.maximum if hi is None else hi)
 
-    def amp_range(self, mode: Mode) -> tuple[int, int]:
+    def amp_range(self, mode: Mode, family: P.Family = P.Family.SCS_R) -> tuple[int, int]:
         """The patient's allowed amplitude range in uA (defaults: the mode's range)."""
-        return self.range_of("amplitude_ma", mode)
+        return self.range_of("amplitude_ma", mode, family)
 
     def set_values(self) -> dict[str, int]:
         """The limits that are set, by program-file limit key, in table order."""
@@ -106,19 +107,33 @@ class Limits:
 
 @dataclass(frozen=True)
 class DeviceModel:
-    """What the program runs on: battery chemistry and contact impedances (ohm)."""
+    """What the program runs on: battery chemistry, contact impedances (ohm) and the device
+    family, whose rules (``params.FAMILIES``) apply. ``chemistry`` left empty is the family's."""
 
-    chemistry: str = "liion"
+    chemistry: str = ""
     impedance_overrides: tuple[tuple[str, float], ...] = ()
+    family: P.Family = P.Family.SCS_R
+
+    def __post_init__(self) -> None:
+        if not self.chemistry:
+            object.__setattr__(self, "chemistry", self.spec.chemistry)
+
+    @property
+    def spec(self) -> P.FamilySpec:
+        return P.FAMILIES[self.family]
 
     def impedance(self, contact: str) -> float:
         for c, z in self.impedance_overrides:
             if c == contact:
                 return z
-        return P.CASE_IMPEDANCE_OHM if contact == P.CASE else P.CONTACT_IMPEDANCE_OHM
+        return P.CASE_IMPEDANCE_OHM if contact == P.CASE else self.spec.contact_impedance_ohm
+
+    def contact_area_cm2(self, contact: str) -> float:
+        return P.CASE_AREA_CM2 if contact == P.CASE else self.spec.contact_area_cm2
 
     def impedances(self) -> dict[str, float]:
-        return {c: self.impedance(c) for c in P.CONTACTS}
+        """Every contact of the family (the case only where it has one)."""
+        return {c: self.impedance(c) for c in self.spec.contacts}
 
     def with_impedances(self, values: Mapping[str, float]) -> DeviceModel:
         merged = dict(self.impedance_overrides)

@@ -10,7 +10,7 @@ writing those rules again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from . import params as P
@@ -84,17 +84,24 @@ def not_used(param: P.Param, mode: Mode) -> Problem:
 def check_program(
     program: Program, device: DeviceModel | None = None, *, acknowledged: bool = True
 ) -> list[Problem]:
-    """Every problem with ``program``, sorted in the protocol's reporting order.
+    """Every problem with ``program`` on ``device``'s family, sorted in the protocol's order.
 
-    Ranges come first, then feasibility (FIT), clinician limits, electrodes, then the
-    safety rules: the per-contact interlock always, the charge-density warning only
-    when ``acknowledged`` is False (a file or an ``ACK=CHARGE`` write acknowledges it).
+    BAD_ARG first (a mode or contact the family lacks, missing or unused keys); then the
+    OUT_OF_RANGE causes in the order the protocol names the first of them: ranges (limits'
+    own ranges included), grids, electrodes, feasibility (FIT), clinician limits; then the
+    safety rules: the per-contact interlock always, the charge-density warning only when
+    ``acknowledged`` is False (a file or an ``ACK=CHARGE`` write acknowledges it).
     """
     device = device or DeviceModel()
-    problems: list[Problem] = []
     mode = program.mode
-    table = P.PARAMS[mode]
+    if mode not in P.family_modes(device.family):
+        offered = ", ".join(P.family_modes(device.family))
+        return [Problem("mode", f"{mode.value} is not offered by the {device.family.value} (modes: {offered})",
+                        BAD_ARG, "MODE")]
+    problems: list[Problem] = []
+    table = P.family_params(device.family, mode)
 
+    grids: list[Problem] = []
     for param in P.TABLE:
         spec = table.get(param.key)
         value = program.canonical(param.key)
@@ -106,6 +113,8 @@ def check_program(
             problems.append(missing(param, mode))
             continue
         problems.extend(_range_problems(spec, value, mode))
+        if spec.allows(value):
+            grids.extend(_grid_problems(spec, value, param.key, spec.wire))
 
     if program.recharge not in P.RECHARGE[mode]:
         allowed = "/".join(r.value for r in P.RECHARGE[mode])
@@ -115,13 +124,18 @@ def check_program(
         )
 
     problems.extend(_cycle_problems(program))
-    if not any(p.code == BAD_ARG or p.key in _FIT_KEYS for p in problems):
-        problems.extend(_fit_problems(program))
-
-    problems.extend(_limit_problems(program))
-    problems.extend(_name_problems(program.name))
-    elec = _electrode_problems(program.electrodes)
+    limit_ranges, limit_grids = _limit_value_problems(program, table)
+    problems.extend(limit_ranges)
+    problems.extend(grids)
+    problems.extend(limit_grids)
+    fit_checkable = not any(p.code == BAD_ARG or p.key in _FIT_KEYS for p in problems)
+    elec = _electrode_problems(program.electrodes, device.spec)
     problems.extend(elec)
+    if fit_checkable:
+        problems.extend(_fit_problems(program, table))
+
+    problems.extend(_limit_problems(program, table))
+    problems.extend(_name_problems(program.name))
     if not elec and program.amplitude_ua <= table["amplitude_ma"].maximum:
         problems.extend(_safety_problems(program, device, acknowledged))
     problems.sort(key=lambda p: _ORDER[p.code])
@@ -149,6 +163,16 @@ def _range_problems(spec: P.ParamSpec, value: int, mode: Mode) -> list[Problem]:
     return [Problem(spec.key, text, OUT_OF_RANGE, spec.wire, "", spec.minimum, spec.maximum)]
 
 
+def _grid_problems(spec: P.ParamSpec, value: int, key: str, wire: str) -> list[Problem]:
+    """A value in range but off the family's grid: ``STEP=`` is the spacing where it lies."""
+    if spec.grid is None or spec.on_grid(value):
+        return []
+    spacing = spec.grid.spacing(value)
+    text = (f"{spec.fmt(value)} is not on the {spec.fmt(spacing)} {spec.file_unit} grid of "
+            f"{spec.label.lower()} (nearest {spec.fmt(spec.grid.snap(value))})").replace("  ", " ")
+    return [Problem(key, text, OUT_OF_RANGE, wire, "", spec.minimum, spec.maximum, (("STEP", str(spacing)),))]
+
+
 def _cycle_problems(program: Program) -> list[Problem]:
     if (program.cycle_on_ms == 0) == (program.cycle_off_ms == 0):
         return []
@@ -158,9 +182,9 @@ def _cycle_problems(program: Program) -> list[Problem]:
                     OUT_OF_RANGE, zero.wire, "CYCLE", on.minimum, on.maximum)]
 
 
-def _fit_problems(program: Program) -> list[Problem]:
+def _fit_problems(program: Program, table: Mapping[str, P.ParamSpec]) -> list[Problem]:
     out: list[Problem] = []
-    pw_spec = P.PARAMS[program.mode]["pulse_width_us"]
+    pw_spec = table["pulse_width_us"]
     if program.burst_pulses is not None and program.intraburst_rate_hz is not None:
         period_rate = program.intraburst_rate_hz
         max_n = P.max_fitting_burst(program.rate_hz, program.intraburst_rate_hz)
@@ -188,21 +212,30 @@ def _fit_problems(program: Program) -> list[Problem]:
     return out
 
 
-def _limit_problems(program: Program) -> list[Problem]:
-    out: list[Problem] = []
-    table = P.PARAMS[program.mode]
-    lim = program.limits
+def _limit_value_problems(program: Program, table: Mapping[str, P.ParamSpec]) -> tuple[list[Problem], list[Problem]]:
+    """Clinician limits outside their parameter's range, and limits in range but off its grid."""
+    ranges: list[Problem] = []
+    grids: list[Problem] = []
     for limit in P.LIMITS.values():
-        value = lim.get(limit.key)
+        value = program.limits.get(limit.key)
         spec = table.get(limit.param.key)
         if value is None or spec is None:
             continue
         if not spec.allows(value):
-            out.append(Problem(
+            ranges.append(Problem(
                 f"limits.{limit.key}",
                 f"{spec.fmt(value)} is outside {spec.range_text()} for {program.mode.value}",
                 OUT_OF_RANGE, limit.wire, "", spec.minimum, spec.maximum,
             ))
+        else:
+            grids.extend(_grid_problems(spec, value, f"limits.{limit.key}", limit.wire))
+    return ranges, grids
+
+
+def _limit_problems(program: Program, table: Mapping[str, P.ParamSpec]) -> list[Problem]:
+    """The limits' order (min not above max) and the program's values within them."""
+    out: list[Problem] = []
+    lim = program.limits
     for param in P.TABLE:
         spec = table.get(param.key)
         if param.limits is P.LimitKind.NONE or spec is None:
@@ -241,13 +274,18 @@ def _name_problems(name: str) -> list[Problem]:
     return out
 
 
-def _electrode_problems(elec: Electrodes) -> list[Problem]:
+def _electrode_problems(elec: Electrodes, family: P.FamilySpec) -> list[Problem]:
     out: list[Problem] = []
+    contacts = family.contacts
     for contact, value in elec.pairs:
         where = f"electrodes.{contact}"
-        if contact not in P.CONTACTS:
-            out.append(Problem(where, f"is not a contact ({P.CONTACTS[0]}..{P.N_CONTACTS} or {P.CASE})", BAD_ARG,
+        if contact == P.CASE and not family.case_anode:
+            out.append(Problem(where, f"the {family.label.lower()} has no case to use as an anode", BAD_ARG,
                                "ELEC"))
+        elif contact not in contacts:
+            case = f" or {P.CASE}" if family.case_anode else ""
+            last = family.leads[-1].contacts[-1]
+            out.append(Problem(where, f"is not a contact ({contacts[0]}..{last}{case})", BAD_ARG, "ELEC"))
         elif value == 0 or not -P.PERCENT_TOTAL <= value <= P.PERCENT_TOTAL:
             out.append(Problem(where, f"{value} % is not a share (-100..-1 cathode, 1..100 anode)",
                                OUT_OF_RANGE, "ELEC", "ELECTRODES", -P.PERCENT_TOTAL, P.PERCENT_TOTAL))
@@ -266,7 +304,21 @@ def _electrode_problems(elec: Electrodes) -> list[Problem]:
         text = "no anode (a positive share)" if anod == 0 else f"anodes sum to +{anod} %"
         out.append(Problem("electrodes", f"{text}; they must sum to +100 %", OUT_OF_RANGE, "ELEC",
                            "ELECTRODES"))
+    if family.bipolar_per_lead and not out:
+        out.extend(_bipolar_problems(elec, family))
     return out
+
+
+def _bipolar_problems(elec: Electrodes, family: P.FamilySpec) -> list[Problem]:
+    """Every lead carrying a contact of the configuration needs a cathode and an anode of its own."""
+    for lead in family.leads:
+        shares = [v for c, v in elec.pairs if c in lead.contacts]
+        if shares and not (min(shares) < 0 < max(shares)):
+            lacks = "anode" if min(shares) < 0 else "cathode"
+            return [Problem("electrodes", f"lead {lead.name} has no {lacks} of its own (each lead in use "
+                                          "needs a cathode and an anode on it)", OUT_OF_RANGE, "ELEC",
+                            "ELECTRODES")]
+    return []
 
 
 def _safety_problems(program: Program, device: DeviceModel, acknowledged: bool) -> list[Problem]:

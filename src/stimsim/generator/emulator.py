@@ -25,6 +25,7 @@ import tty
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from ..engine import params as P
 from ..protocol import codec
 from ..protocol.limits import DEFAULT_PIN, IDLE_TIMEOUT_S
 from .urlhandler import Generator, new_generator
@@ -286,13 +287,13 @@ def startup_warning(generator: Any) -> str | None:
 
 def run(*, pty: bool, tcp_port: int | None, host: str, speed: float, pin: str, state_dir: Path | None,
         idle_timeout: float = IDLE_TIMEOUT_S, out: TextIO | None = None, err: TextIO | None = None,
-        install_signals: bool = True) -> int:
+        install_signals: bool = True, family: P.Family = P.Family.SCS_R) -> int:
     """``stimsim emulate``: print ``PORT ...`` first, serve until SIGINT/SIGTERM, exit 0."""
     out = out or sys.stdout
     err = err or sys.stderr
     import signal
 
-    generator = new_generator(speed=speed, pin=pin, state_dir=state_dir)
+    generator = new_generator(speed=speed, pin=pin, state_dir=state_dir, family=family)
     emulator = Emulator(generator, pty=pty, tcp_port=tcp_port or 0, host=host, idle_timeout=idle_timeout, log=err)
     previous: dict[signal.Signals, Any] = {}
     try:

@@ -84,7 +84,7 @@ def restore(gen: GeneratorState, data: Any) -> None:
     if not isinstance(data.get("defaults"), bool):
         raise ValueError("defaults")
     audit = AuditLog.from_data(data.get("log"))
-    device = DeviceModel(chemistry=gen.battery.chemistry).with_impedances(
+    device = DeviceModel(gen.battery.chemistry, family=gen.family).with_impedances(
         {c: float(imp) for c in (*P.LEAD_A, *P.LEAD_B)}
     )
     slots: list[Slot | None] = [None] * P.N_SLOTS

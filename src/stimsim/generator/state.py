@@ -61,7 +61,10 @@ class GeneratorState:
     """Everything a virtual generator holds; see the module docstring for its three kinds."""
 
     def __init__(self, clock: Callable[[], float], *, rng: random.Random, store: StateStore | None,
-                 default_pin: bytes, speed: float, chemistry: str, model: str, fw: str, sn: str) -> None:
+                 default_pin: bytes, speed: float, chemistry: str, model: str, fw: str, sn: str,
+                 family: P.Family = P.Family.SCS_R) -> None:
+        self.family = family  #: the device family, whose rules the generator keeps (a model setting)
+        chemistry = chemistry or P.FAMILIES[family].chemistry
         # identity and time
         self.clock = clock
         self.rng = rng
@@ -92,7 +95,7 @@ class GeneratorState:
         """Memory as a new device has it (also after a damaged state file)."""
         self.slots: list[Slot | None] = [None] * P.N_SLOTS
         self.active = 1
-        self.impedance_default = int(P.CONTACT_IMPEDANCE_OHM)
+        self.impedance_default = int(P.FAMILIES[self.family].contact_impedance_ohm)
         self.pin_configured: PinRecord | None = None
         self.proof_key: bytes | None = None  #: the configured PIN's proof key, unwrapped (RAM)
         self.login = LoginGuard(self.rng)  #: its count and lock are memory, its nonce RAM
@@ -129,11 +132,12 @@ class GeneratorState:
         key = (self.impedance_default, tuple(sorted(self.faults.items())))
         if self.device_key != key:
             values: dict[str, float] = {}
-            if self.impedance_default != P.CONTACT_IMPEDANCE_OHM:
-                values = {c: float(self.impedance_default) for c in (*P.LEAD_A, *P.LEAD_B)}
+            family = P.FAMILIES[self.family]
+            if self.impedance_default != family.contact_impedance_ohm:
+                values = {c: float(self.impedance_default) for lead in family.leads for c in lead.contacts}
             for contact, kind in self.faults.items():
                 values[contact] = FAULT_OHM[kind]
-            self.device = DeviceModel(chemistry=self.battery.chemistry).with_impedances(values)
+            self.device = DeviceModel(self.battery.chemistry, family=self.family).with_impedances(values)
             self.device_key = key
         return self.device
 

@@ -24,7 +24,7 @@ def hello_args(gen: GeneratorState) -> list[ArgPair]:
     out: list[ArgPair] = [
         ("PROTO", "1"), ("MODEL", gen.model), ("FW", gen.fw), ("SN", gen.sn), ("BOOT", gen.boot_id),
         ("ROLE", gen.role), ("SLOTS", str(P.N_SLOTS)), ("CONTACTS", str(P.N_CONTACTS)),
-        ("STRICT", flag(gen.strict)), ("NEXT", str(gen.seq.next_seq())),
+        ("FAMILY", gen.family.value), ("STRICT", flag(gen.strict)), ("NEXT", str(gen.seq.next_seq())),
     ]
     if gen.defaults_flag:
         out.append(("STATE", "DEFAULTS"))
@@ -113,7 +113,7 @@ def verb_config(gen: GeneratorState, req: Request) -> list[ArgPair]:
 def verb_impedance(gen: GeneratorState, req: Request) -> list[ArgPair]:
     no_args(req)
     out: list[ArgPair] = []
-    for contact in P.CONTACTS:
+    for contact in P.FAMILIES[gen.family].contacts:  # no ZCASE where there is no case
         fault = gen.faults.get(contact)
         if fault is not None:
             value = fault

@@ -53,7 +53,7 @@ def verb_sim(gen: GeneratorState, req: Request) -> list[ArgPair]:
     if level is not None and not 0 <= level <= 1000:
         raise out_of_range("BATT", 0, 1000)
     if charge and not gen.battery.cell.rechargeable:
-        raise state("PRIMARY")
+        raise state(gen.battery.chemistry.upper())  # PRIMARY, or PACK (the trial stimulator: no charger)
     out: list[ArgPair] = []
     if speed is not None:
         gen.speed = speed

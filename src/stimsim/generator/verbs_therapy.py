@@ -117,10 +117,13 @@ def verb_amp(gen: GeneratorState, req: Request) -> list[ArgPair]:
             raise state("EMPTY")
         program, clinician = slot.program, slot.clinician_amp_ua
     if step is not None:
-        target = program.amplitude_ua + step * P.AMP_PATIENT_STEP_UA
-    spec = P.PARAMS[program.mode]["amplitude_ma"]
+        target = P.patient_step(gen.family, program.mode, "amplitude_ma", program.amplitude_ua, step)
+    spec = P.family_params(gen.family, program.mode)["amplitude_ma"]
     if not spec.allows(target):
         raise out_of_range("AMP", spec.minimum, spec.maximum)
+    if spec.grid is not None and not spec.on_grid(target):
+        raise Refusal("OUT_OF_RANGE", [("KEY", "AMP"), ("MIN", str(spec.minimum)), ("MAX", str(spec.maximum)),
+                                       ("STEP", str(spec.grid.spacing(target)))])
     changed = program.with_amplitude(target)
     # The charge-density zone is refused only when raising above the clinician's amplitude.
     zone_checked = target > program.amplitude_ua and target > clinician
@@ -128,7 +131,7 @@ def verb_amp(gen: GeneratorState, req: Request) -> list[ArgPair]:
               if p.code == UNSAFE]
     if unsafe:
         raise refusal_for(unsafe[0], program.mode)
-    lo, hi = program.limits.amp_range(program.mode)
+    lo, hi = program.limits.amp_range(program.mode, gen.family)
     if not lo <= target <= hi:
         raise Refusal("LIMIT", [("KEY", "AMP"), ("MIN", str(lo)), ("MAX", str(hi))])
     if gen.test is not None:

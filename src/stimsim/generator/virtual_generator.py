@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..engine import params as P
 from ..engine.program import Program
 from ..protocol.codec import (
     CodecError,
@@ -69,7 +70,8 @@ class VirtualGenerator:
         pin: str = DEFAULT_PIN,
         speed: float = 1.0,
         rng_seed: int | None = None,
-        chemistry: str = "liion",
+        chemistry: str = "",
+        family: P.Family = P.Family.SCS_R,
         model: str = MODEL,
         fw: str = __version__,
         sn: str = SN,
@@ -81,7 +83,7 @@ class VirtualGenerator:
         rng = random.Random(rng_seed) if rng_seed is not None else random.SystemRandom()
         store = StateStore(state_dir) if state_dir is not None else None
         self.state = GeneratorState(clock, rng=rng, store=store, default_pin=pin_key(pin), speed=speed,
-                                    chemistry=chemistry, model=model, fw=fw, sn=sn)
+                                    chemistry=chemistry, model=model, fw=fw, sn=sn, family=family)
 
     # --- public API ----------------------------------------------------------------------
 

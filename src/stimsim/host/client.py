@@ -584,6 +584,7 @@ class Client:
             boot=_need(reply, "BOOT"), role=_need(reply, "ROLE"), slots=_need_int(reply, "SLOTS"),
             contacts=_need_int(reply, "CONTACTS"), strict=_need_flag(reply, "STRICT"),
             next_seq=_need_int(reply, "NEXT"), state_defaults=reply.get("STATE") == "DEFAULTS",
+            family=reply.get("FAMILY") or "SCS-R",
         )
         if not 1 <= info.next_seq <= codec.SEQ_MAX:
             raise BadReply(f"HELLO reply NEXT={info.next_seq} is not a SEQ")

@@ -18,6 +18,7 @@ class HelloInfo:
     strict: bool
     next_seq: int
     state_defaults: bool  #: the device found its stored state corrupt and started from defaults
+    family: str = "SCS-R"  #: the device family (FAMILY=; a device that does not say is an SCS-R)
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ def _device(raw: Any, problems: list[str]) -> tuple[DeviceModel | None, float | 
         return None, None
     engine_part = {k: v for k, v in raw.items() if k != "battery_pct"}
     start = len(problems)
-    device = files.device_from_data(engine_part, problems)
+    device = files.device_from_data(engine_part, problems, with_family=False)  # the virtual patient: SCS leads
     for i in range(start, len(problems)):
         if "unknown key" in problems[i]:
             problems[i] = problems[i].replace("(allowed: chemistry, contact_impedance_ohm)",

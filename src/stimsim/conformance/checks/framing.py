@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ...engine.params import Family
 from ...protocol import codec
 from ...protocol.codec import Reply
 from ..context import Check, Ctx, collector
@@ -23,6 +24,10 @@ def _hello_reply(ctx: Ctx) -> None:
     same_seq(a, seq)
     want = ["PROTO", "MODEL", "FW", "SN", "BOOT", "ROLE", "SLOTS", "CONTACTS", "STRICT", "NEXT"]
     got = keys_of(reply)
+    if "FAMILY" in got:  # an extra key a device may send: the device family (none: SCS-R)
+        family = next(v for k, v in reply.args if k == "FAMILY")
+        expect(family in list(Family), f"HELLO FAMILY={family} is not one of {', '.join(Family)}")
+        got = [key for key in got if key != "FAMILY"]
     expect(got[:10] == want and got[10:] in ([], ["STATE"]), f"HELLO reply keys {got}, expected {want} [+ STATE]")
     expect(bool(HEX8.match(reply.get("BOOT") or "")), f"BOOT={reply.get('BOOT')} is not 8 upper-case hex digits")
     expect(1 <= int(reply.get("NEXT") or "0") <= 65535, "NEXT outside 1..65535")

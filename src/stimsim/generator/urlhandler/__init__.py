@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import serial
 from serial.serialutil import SerialException
 
+from ...engine import params as P
 from ..virtual_generator import VirtualGenerator
 
 SCHEME = "virtual"
@@ -78,8 +79,15 @@ def _take_boot(generator: Generator) -> bytes:
     return generator.boot_bytes()
 
 
+def _family(url: str, value: str) -> P.Family:
+    try:
+        return P.Family(value)
+    except ValueError:
+        raise SerialException(f"{url}: family {value!r} is not one of {', '.join(P.Family)}") from None
+
+
 def generator_for_url(url: str) -> tuple[Generator, bytes]:
-    """Parse ``virtual://[NAME][?speed=&pin=&state=&seed=]`` into a generator and its boot bytes."""
+    """Parse ``virtual://[NAME][?speed=&pin=&state=&seed=&family=]`` into a generator and its boot bytes."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() != SCHEME:
         raise SerialException(f"{url!r} is not a {SCHEME}:// URL")
@@ -105,8 +113,10 @@ def generator_for_url(url: str) -> tuple[Generator, bytes]:
                 kwargs["state_dir"] = Path(value)
             elif key == "seed":
                 kwargs["rng_seed"] = int(value)
+            elif key == "family":
+                kwargs["family"] = _family(url, value)
             else:
-                raise SerialException(f"{url}: unknown option {key!r} (speed, pin, state, seed)")
+                raise SerialException(f"{url}: unknown option {key!r} (speed, pin, state, seed, family)")
         except ValueError:
             raise SerialException(f"{url}: option {key}={value!r} is not a number") from None
     gen = new_generator(**kwargs)
