@@ -448,7 +448,7 @@ void fw_prog_check(const fw_program_t *p, uint32_t lead_ohm, int acknowledged, f
     if (range_checks(p, out)) {
         return;
     }
-    if (fit_checks(p, out) || limit_checks(p, out) || electrode_checks(p, out)) {
+    if (electrode_checks(p, out) || fit_checks(p, out) || limit_checks(p, out)) { /* range, ELECTRODES, FIT, LIMITS */
         return;
     }
     if (p->v[FW_P_AMP] <= fw_param_spec(p->mode, FW_P_AMP)->max) {

@@ -70,3 +70,12 @@ def test_states_in_words(state: str, chem: str, headline: str, level: str) -> No
     assert (words.headline, words.level) == (headline, level)
     cell = B.cell(chem)
     assert f"{cell.warn_percent:g} %" in words.meaning or f"{cell.stop_percent:g} %" in words.meaning or state == "OK"
+
+
+def test_a_trial_battery_pack_is_compared_in_days_per_pack() -> None:
+    from stimsim.engine.params import Family
+
+    device = DeviceModel(family=Family.ETS)
+    cost = battery_cost(HF, TONIC, device)
+    assert cost.figure == "days_per_pack" and cost.hungrier
+    assert cost.text.startswith("This program empties a battery pack in ")

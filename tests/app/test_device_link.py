@@ -218,3 +218,20 @@ def test_a_lost_link_is_said_in_the_window_not_on_the_terminal(
         app.shutdown()
     out, err = capfd.readouterr()
     assert err.strip() == "" and "readiness" not in out
+
+
+def test_the_app_judges_programs_under_the_family_the_device_says(qtbot: QtBot, qapp: QApplication) -> None:
+    from stimsim.engine.params import Family
+    from stimsim.generator import urlhandler
+
+    gen = urlhandler.new_generator(rng_seed=3, family=Family.DRG)
+    url = urlhandler.register_generator("drg-family", gen)
+    try:
+        app = _app(qtbot, qapp, url, programs=False)
+        try:
+            qtbot.waitUntil(lambda: app.model.device_model.family is Family.DRG, timeout=5_000)
+            assert app.model.device_model.chemistry == "primary"
+        finally:
+            app.shutdown()
+    finally:
+        urlhandler.unregister_generator("drg-family")

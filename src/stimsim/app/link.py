@@ -263,7 +263,12 @@ class DeviceLink:
         batt = client.batt()
         self._battery = batt
         self._last_batt = time.monotonic()
-        device = DeviceModel(chemistry=batt.chemistry.lower())
+        info = client.info
+        try:
+            family = P.Family(info.family) if info is not None else P.Family.SCS_R
+        except ValueError:
+            family = P.Family.SCS_R  # a family this app does not know: judged as the default's
+        device = DeviceModel(chemistry=batt.chemistry.lower(), family=family)
         self._post(lambda m: m.set_device_model(device))
 
     def publish(self, wire: WireStatus) -> None:

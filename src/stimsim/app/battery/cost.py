@@ -18,6 +18,7 @@ from ...engine.program import DeviceModel, Program
 HUNGRY_RATIO = 1.2  #: a program is "hungrier" from 20 % more energy a day ...
 HUNGRY_MINUTES = 5.0  #: ... and (Li-ion) at least this many more minutes of charging a day
 HUNGRY_YEARS = 0.5  #: ... or (primary) at least this many years less to ERI
+HUNGRY_PACK_DAYS = 0.5  #: ... or (a trial's battery pack) at least this many days less per pack
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class BatteryCost:
 
     chemistry: str
     hours_per_day: float
-    figure: str  #: the battery_figures key compared: charge_minutes_per_day or years_to_eri
+    figure: str  #: the battery_figures key compared: charge_minutes_per_day, days_per_pack or years_to_eri
     new: dict[str, str | float]  #: battery_figures of the new program
     saved: dict[str, str | float] | None  #: ... of the saved one
     ratio: float | None  #: the new program's battery power over the saved one's (None without saved)
@@ -59,7 +60,8 @@ def battery_cost(new: Program, saved: Program | None, device: DeviceModel, *, ho
     cell = B.cell(chem)
     fig_new = B.battery_figures(new, device, chem, hours_per_day)
     fig_saved = B.battery_figures(saved, device, chem, hours_per_day) if saved is not None else None
-    key = "charge_minutes_per_day" if cell.rechargeable else "years_to_eri"
+    pack = getattr(cell, "replaceable", False)
+    key = "charge_minutes_per_day" if cell.rechargeable else "days_per_pack" if pack else "years_to_eri"
     value = float(fig_new[key])
     ratio = None
     hungrier = False
@@ -69,6 +71,8 @@ def battery_cost(new: Program, saved: Program | None, device: DeviceModel, *, ho
         ratio = p_new / p_saved if p_saved > 0 else math.inf
         if cell.rechargeable:
             hungrier = ratio >= HUNGRY_RATIO and value - before >= HUNGRY_MINUTES
+        elif pack:
+            hungrier = ratio >= HUNGRY_RATIO and before - value >= HUNGRY_PACK_DAYS
         else:
             hungrier = ratio >= HUNGRY_RATIO and before - value >= HUNGRY_YEARS
     hours = "" if hours_per_day == 24.0 else f" (running {hours_per_day:g} h a day)"
@@ -76,6 +80,10 @@ def battery_cost(new: Program, saved: Program | None, device: DeviceModel, *, ho
         text = f"This program needs {fmt_minutes(value)} of charging a day{hours}"
         if fig_saved is not None:
             text += f", the saved one {fmt_minutes(float(fig_saved[key]))}"
+    elif pack:
+        text = f"This program empties a battery pack in {value:.1f} days{hours}"
+        if fig_saved is not None:
+            text += f", the saved one in {float(fig_saved[key]):.1f}"
     else:
         text = f"This program reaches ERI in {fmt_years(value)}{hours}"
         if fig_saved is not None:

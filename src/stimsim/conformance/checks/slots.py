@@ -105,6 +105,11 @@ def _fit(ctx: Ctx) -> None:
     max_n = P.max_fitting_burst(100, 500)
     err(link.req(f"PROG SLOT={n} MODE=BURST AMP=1000 PW=100 RATE=100 BURST_N={max_n + 1} INTRA_HZ=500 "
                  "ELEC=4:-100,5:+100"), "OUT_OF_RANGE", RULE="FIT", KEY="BURST_N", MAX=max_n)
+    # Among OUT_OF_RANGE causes the electrodes come before the fit, and the fit before the limits.
+    err(link.req(f"PROG SLOT={n} MODE=TONIC AMP=1000 PW={max_pw + 1} RATE=1200 ELEC=4:-100,5:+50"),
+        "OUT_OF_RANGE", RULE="ELECTRODES", KEY="ELEC")
+    err(link.req(f"PROG SLOT={n} MODE=TONIC AMP=1000 PW={max_pw + 1} RATE=1200 AMP_MAX=500 ELEC=4:-100,5:+100"),
+        "OUT_OF_RANGE", RULE="FIT", KEY="PW", MAX=max_pw)
 
 
 @check("prog.rules")
