@@ -305,8 +305,9 @@ class MainWindow(QMainWindow):
 
     # --- presentation mode (for trainers) -------------------------------------------------
     def set_presentation(self, on: bool, *, full_screen: bool = True) -> None:
-        """Large type, the device panel collapsed and each view's clinician controls hidden (a view
-        with a ``set_presentation(on)`` method hides its own); full screen unless told not to."""
+        """Large type, the device panel collapsed, the Clinician view and the Edit menu hidden,
+        and each view's own clinician controls hidden (a view with a ``set_presentation(on)``
+        method hides its own); full screen unless told not to."""
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_style(app, presentation=on)
@@ -316,6 +317,12 @@ class MainWindow(QMainWindow):
         self.remote.ensurePolished()
         self.remote.setFixedWidth(self.remote.sizeHint().width() + REMOTE_SLACK_PX)
         self.show_device_panel(not on)  # Ctrl+D still brings it back for a moment
+        # The clinician's controls are not for a room: the Clinician view and its Edit menu go.
+        clinician = self._face_names.index("clinician")
+        if on and self.faces.currentIndex() == clinician:
+            self.show_face("scope")
+        self.faces.setTabVisible(clinician, not on)
+        self.edit_menu.menuAction().setVisible(not on)
         for index in range(self.faces.count()):
             hook = getattr(self.faces.widget(index), "set_presentation", None)
             if callable(hook):

@@ -65,3 +65,14 @@ def test_presentation_mode_hides_the_device_panel_and_asks_views_to_hide_clinici
     rstim.session.presentation_action.setChecked(False)
     assert window.splitter.sizes()[1] > 0 and window.device_panel_action.isChecked()
     assert editor.presenting == [True, False] and not window.isFullScreen()
+
+
+def test_presentation_mode_hides_the_clinician_view_and_its_edit_menu(rstim: StimsimApp) -> None:
+    window = rstim.window
+    clinician = window.face_names().index("clinician")
+    window.show_face("clinician")
+    rstim.session.presentation_action.setChecked(True)
+    assert not window.faces.isTabVisible(clinician) and window.faces.currentIndex() == 0  # the scope instead
+    assert not window.edit_menu.menuAction().isVisible()
+    rstim.session.presentation_action.setChecked(False)
+    assert window.faces.isTabVisible(clinician) and window.edit_menu.menuAction().isVisible()
