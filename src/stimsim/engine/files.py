@@ -343,6 +343,12 @@ def _canonical(value: Any, param: P.Param, spec: P.ParamSpec | None, where: str,
     return int(nearest)
 
 
+def parse_program(raw: Any, problems: list[str], family: P.Family = P.Family.SCS_R) -> Program | None:
+    """One program object as a program file holds it, built but not judged (a work in progress
+    may break rules); appends one line per problem of form."""
+    return _program(raw, "program", 0, problems, family)
+
+
 def _program(raw: Any, prefix: str, index: int, problems: list[str], family: P.Family) -> Program | None:
     if not isinstance(raw, dict):
         problems.append(f"{prefix}: must be an object")

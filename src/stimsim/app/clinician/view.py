@@ -420,6 +420,15 @@ class ClinicianView(QWidget):
     def select_slot(self, slot: int) -> None:
         self.slot_list.setCurrentRow(slot - 1)
 
+    def restore_draft(self, slot: int, program: Program) -> None:
+        """Put an autosaved, unsaved program back in the editor for ``slot`` (not sent)."""
+        self.select_slot(slot)
+        if self.draft.program is None:
+            self.draft.load(slot, self.draft.saved, program)
+        else:
+            self.draft.edit(replace(program, slot=slot), "restore the unsaved program")
+        self._say(f"The unsaved program for slot {slot} is back in the editor; Test and Save as usual")
+
     def new_in_slot(self) -> None:
         if self.draft.saved is None:
             self.draft.load(self.draft.slot, None, new_program(self.draft.slot))

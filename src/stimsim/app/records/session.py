@@ -16,6 +16,7 @@ from ..model import AppModel
 from .autosave import Autosaver
 from .data_folder import autosave_folder, recent_file, records_folder
 from .document import ProgramDocument, RecentFiles
+from .draft_autosave import DraftAutosaver
 from .file_menu import FileActions
 from .keys import PRESENTATION_KEYS
 from .record_view import RecordView
@@ -36,6 +37,7 @@ class SessionFiles(QObject):
         self.document = ProgramDocument(self)
         self.files = FileActions(window, model, controller, self.document, RecentFiles(recent_file(data)))
         self.autosave = Autosaver(self.document, autosave_folder(data), self)
+        self.draft_autosave = DraftAutosaver(window.clinician.draft, autosave_folder(data), self)
         self.view = RecordView(model, self.recorder, window.faces)
         window.add_face(RECORD_FACE, self.view, "Record",
                         "This session's record: every action and device event; notes; the PDF report")
@@ -66,8 +68,10 @@ class SessionFiles(QObject):
 
     # --- start and end ----------------------------------------------------------------------
     def offer_recovery(self) -> bool:
-        """At start: bring back what the last session left unsaved, if the user wants it."""
-        return self.autosave.offer(self.ask_restore)
+        """At start: bring back what the last session left unsaved (the program set, the
+        clinician's draft), if the user wants it."""
+        restored = self.autosave.offer(self.ask_restore)
+        return self.draft_autosave.offer(self.ask_restore, self.window.clinician.restore_draft) or restored
 
     def _ask_restore(self, text: str) -> bool:
         answer = QMessageBox.question(self.window, "Restore unsaved work?", text)
@@ -98,4 +102,6 @@ class SessionFiles(QObject):
             self.autosave.clear()
         elif self.document.modified:
             self.autosave.save_now()
+        if self.draft_autosave.offered and not self.draft_autosave.save_now():
+            self.draft_autosave.clear()  # nothing unsaved in the editor (an unsaved draft is kept, as after a crash)
         self.recorder.close()
