@@ -170,3 +170,32 @@ def test_login_and_no_device_panel_options_in_the_app(qtbot: object, qapp: objec
     finally:
         stim.shutdown()
         stim.window.close()
+
+
+def test_an_unknown_scenario_is_refused_naming_the_shipped_ones(tmp_path: Path) -> None:
+    done = _gui("--scenario", "nope", "--screenshot", str(tmp_path / "x.png"))
+    assert done.returncode == 2 and "--scenario nope: no such scenario (shipped: " in done.stderr
+    assert "low-back-left-leg-t8" in done.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_a_scenario_at_start_puts_its_patient_and_programs_up(qtbot: object, qapp: object, tmp_path: Path) -> None:
+    from pytestqt.qtbot import QtBot
+
+    from stimsim.app.launch import AppOptions, StimsimApp
+    from stimsim.patient import scenario as S
+
+    assert isinstance(qtbot, QtBot)
+    scenario = S.load(S.find("low-back-left-leg-t8"))
+    stim = StimsimApp(AppOptions(scenario="low-back-left-leg-t8", stim_on=True, data_dir=tmp_path))
+    try:
+        with qtbot.waitSignal(stim.worker.setupFinished, timeout=10_000):
+            stim.start()
+        qtbot.waitUntil(lambda: stim.model.status.stim_on and 1 in stim.model.slots, timeout=5_000)
+        assert stim.window.faces.currentWidget() is stim.window.patient_view
+        session = stim.window.patient_view.session
+        assert session.scenario is not None and session.scenario.name == scenario.name
+        assert stim.model.slots[1].name == scenario.programs[0].name and set(stim.model.slots) == {1}
+        assert 790 <= (stim.model.status.battery_permille or 0) <= 800  # the scenario's implant: 80 %
+    finally:
+        stim.shutdown()
+        stim.window.close()

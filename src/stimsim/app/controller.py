@@ -84,9 +84,10 @@ class Controller(Protocol):
     # --- the patient view (virtual patient rehearsals) --------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
                        stim_off: bool = False, faults: Mapping[str, str] | None = None,
-                       battery_permille: int | None = None) -> None:
+                       battery_permille: int | None = None, at_start: bool = False) -> None:
         """Write ``programs`` to their slots as a clinician (login with ``pin``, PROG + read-back,
         logout), then make slot ``select`` active if given; ``stim_off`` turns stimulation off
         first (a new patient starts with nothing running). ``faults`` (contact -> OPEN/SHORT)
         and ``battery_permille`` set a simulating stimulator's contacts and battery to the
-        patient's (``SIM FAULT=``, ``SIM BATT=``); a board without SIM is told in words."""
+        patient's (``SIM FAULT=``, ``SIM BATT=``); a board without SIM is told in words.
+        ``at_start``: a start-up job (``stimsim gui --scenario``), queued behind the connection."""

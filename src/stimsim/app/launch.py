@@ -50,6 +50,7 @@ class AppOptions:
     time_per_screen: float | None = None  #: the scope's time per screen at start (s)
     data_dir: Path | None = None  #: records, autosave, recent files (None: $STIMSIM_DATA_DIR or the user's folder)
     login: bool = False  #: log in as clinician at start with ``pin``
+    scenario: str = ""  #: start this shipped rehearsal scenario (its programs instead of the examples)
     device_panel: bool = True  #: False: start with the device panel collapsed (Ctrl+D shows it)
     view: str = ""  #: bring this view forward at start (remote = the scope with the remote)
 
@@ -158,6 +159,11 @@ class StimsimApp:
         self.worker.connect_device(url)
         if self.programs:
             self.worker.load_programs(self.programs, opts.pin)
+        if opts.scenario:
+            self.window.patient_view.select(opts.scenario)
+            self.window.patient_view.start(at_start=True)
+            if not opts.view:
+                self.window.show_face("patient")
         if opts.login:
             self.worker.login_at_start(opts.pin)
         if opts.slot is not None or opts.stim_on:
@@ -168,7 +174,7 @@ class StimsimApp:
         """What is written at start: the options' programs, or the examples on the built-in generator."""
         if self.options.programs is not None:
             return self.options.programs
-        return example_slot_programs() if self.options.device is None else ()
+        return example_slot_programs() if self.options.device is None and not self.options.scenario else ()
 
     @property
     def last_setup(self) -> str:
@@ -177,6 +183,8 @@ class StimsimApp:
             return "start"
         if self.options.login:
             return "login"
+        if self.options.scenario:
+            return "scenario"
         return "programs" if self.programs else ""
 
     def _setup_finished(self, name: str, failed: str) -> None:
@@ -188,6 +196,8 @@ class StimsimApp:
             hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
             self.setup_error = f"--programs{where}: nothing was written: {failed}{hint}"
             self.model.set_notice(f"The programs were not written: {failed}", "error")
+        elif name == "scenario":
+            self.setup_error = f"--scenario {self.options.scenario}: its programs were not written: {failed}"
         elif name == "login":
             hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
             self.setup_error = f"--login: the clinician login was refused: {failed}{hint}"

@@ -351,7 +351,7 @@ class DeviceWorker(QObject):
     # --- the patient view: a scenario's programs ---------------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
                        stim_off: bool = False, faults: Mapping[str, str] | None = None,
-                       battery_permille: int | None = None) -> None:
+                       battery_permille: int | None = None, at_start: bool = False) -> None:
         """Write ``programs`` as a clinician (a user action: STOP drops it if still queued), then
         make slot ``select`` active; ``stim_off`` turns stimulation off first. What the device
         reads back reaches the model."""
@@ -366,7 +366,10 @@ class DeviceWorker(QObject):
             if select is not None:
                 self.link.start_state(client, select, False)
 
-        self._action("programs", run)
+        if at_start:  # queued behind the connection, as the other start-up jobs
+            self._jobs.put(_Setup("scenario", run))
+        else:
+            self._action("programs", run)
 
 
 def _end_test(client: Client) -> dict[str, object]:

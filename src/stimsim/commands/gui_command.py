@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--pin", default=DEFAULT_PIN,
                    help=f"clinician PIN for --programs ({PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits; "
                    f"default {DEFAULT_PIN})")
+    p.add_argument("--scenario", metavar="NAME",
+                   help="start a shipped rehearsal scenario with its virtual patient (stimsim scenario list names them); "
+                   "its programs replace the examples")
     p.add_argument("--login", action="store_true",
                    help="log in as clinician at start with --pin (the clinician view unlocked); a refused PIN exits 1")
     p.add_argument("--slot", type=int, metavar="N", help="make program slot N active at start")
@@ -81,6 +84,14 @@ def run_gui(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--time-per-screen: {exc}") from None
 
+    scenario = (args.scenario or "").strip()
+    if scenario:
+        from ..patient import scenario as scenarios
+
+        shipped = [path.name.removesuffix(".scenario.json") for path in scenarios.shipped()]
+        if scenario not in shipped:
+            raise UsageError(f"--scenario {scenario}: no such scenario (shipped: {', '.join(shipped)})")
+
     _choose_platform(screenshot is not None)
     from ..app.launch import AppOptions, run
     from ..generator import urlhandler
@@ -90,7 +101,7 @@ def run_gui(args: argparse.Namespace) -> int:
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
                           stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span, login=args.login,
-                          device_panel=not args.no_device_panel,
+                          device_panel=not args.no_device_panel, scenario=scenario,
                           view=(args.view or "").strip().lower()))
 
 

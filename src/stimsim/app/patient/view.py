@@ -325,7 +325,8 @@ class PatientView(QWidget):
             raise KeyError(f"no shipped scenario {name!r} (shipped: {', '.join(self.scenarios)})")
         self.scenario_box.setCurrentIndex(index)
 
-    def start(self) -> None:
+    def start(self, *, at_start: bool = False) -> None:
+        """Start the chosen scenario (``at_start``: as a start-up job, before the link is up)."""
         name = self.selected()
         try:
             scenario = S.load(self.scenarios[name])
@@ -338,7 +339,7 @@ class PatientView(QWidget):
         faults = scenario_faults(scenario.device)
         permille = round(scenario.battery_pct * 10)
         self.session.start(scenario, lambda progs, pin: self.controller.write_programs(
-            progs, pin, first, stim_off=True, faults=faults, battery_permille=permille), self.pin)
+            progs, pin, first, stim_off=True, faults=faults, battery_permille=permille, at_start=at_start), self.pin)
         self._plot()
         self.tabs.setCurrentIndex(1)
 
