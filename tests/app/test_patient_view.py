@@ -87,6 +87,7 @@ def test_a_new_patient_starts_with_stimulation_off(qtbot: QtBot, stim: StimsimAp
     wait_device(qtbot, lambda: not stim.model.status.stim_on)
     assert view.session.program is None
     assert view.session.dialogue[-1].text == "The stimulation is off. I don't feel anything."
+    assert view.session.dialogue[0].text.startswith("Hello. My pain is ")  # the greeting comes first
 
 
 def test_the_map_shows_the_models_regions_for_the_delivered_program_and_follows_changes(

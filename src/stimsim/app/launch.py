@@ -46,6 +46,7 @@ class AppOptions:
     programs_file: str = ""  #: where ``programs`` came from, for messages
     slot: int | None = None  #: make this slot active at start
     stim_on: bool = False  #: turn stimulation on at start
+    amp_ua: int | None = None  #: set the active program's amplitude at start (uA), as the remote would
     annotate: bool = False  #: scope annotations on at start
     time_per_screen: float | None = None  #: the scope's time per screen at start (s)
     data_dir: Path | None = None  #: records, autosave, recent files (None: $STIMSIM_DATA_DIR or the user's folder)
@@ -166,8 +167,8 @@ class StimsimApp:
                 self.window.show_face("patient")
         if opts.login:
             self.worker.login_at_start(opts.pin)
-        if opts.slot is not None or opts.stim_on:
-            self.worker.start_state(opts.slot, opts.stim_on)
+        if opts.slot is not None or opts.stim_on or opts.amp_ua is not None:
+            self.worker.start_state(opts.slot, opts.stim_on, opts.amp_ua)
 
     @property
     def programs(self) -> tuple[Program, ...]:
@@ -179,7 +180,7 @@ class StimsimApp:
     @property
     def last_setup(self) -> str:
         """The name of the last start-up job (the screenshot waits for it), or "" if none."""
-        if self.options.slot is not None or self.options.stim_on:
+        if self.options.slot is not None or self.options.stim_on or self.options.amp_ua is not None:
             return "start"
         if self.options.login:
             return "login"
@@ -202,7 +203,7 @@ class StimsimApp:
             hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
             self.setup_error = f"--login: the clinician login was refused: {failed}{hint}"
         elif name == "start":
-            self.setup_error = f"the start state asked for (--slot, --stim-on) was refused: {failed}"
+            self.setup_error = f"the start state asked for (--slot, --stim-on, --amp) was refused: {failed}"
         else:
             return
         print(f"stimsim gui: {self.setup_error}", file=sys.stderr)

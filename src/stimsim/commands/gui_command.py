@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="log in as clinician at start with --pin (the clinician view unlocked); a refused PIN exits 1")
     p.add_argument("--slot", type=int, metavar="N", help="make program slot N active at start")
     p.add_argument("--stim-on", action="store_true", help="turn stimulation on at start")
+    p.add_argument("--amp", metavar="MA",
+                   help="set the active program's amplitude at start, in mA, as the patient's remote would "
+                   "(within the program's patient limits; a refused amplitude exits 1)")
     p.add_argument("--annotate", action="store_true", help="show the scope's annotations at start")
     p.add_argument("--time-per-screen", metavar="SPAN",
                    help=f"the scope's time per screen at start: {', '.join(t for _, t in TIME_SCALES)} "
@@ -84,6 +87,7 @@ def run_gui(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--time-per-screen: {exc}") from None
 
+    amp_ua = _amplitude_ua(args.amp) if args.amp is not None else None
     scenario = (args.scenario or "").strip()
     if scenario:
         from ..patient import scenario as scenarios
@@ -100,9 +104,23 @@ def run_gui(args: argparse.Namespace) -> int:
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
-                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span, login=args.login,
+                          stim_on=args.stim_on, amp_ua=amp_ua, annotate=args.annotate, time_per_screen=span, login=args.login,
                           device_panel=not args.no_device_panel, scenario=scenario,
                           view=(args.view or "").strip().lower()))
+
+
+def _amplitude_ua(text: str) -> int:
+    """``--amp`` in mA (as programs and the remote show it) to whole uA; the stimulator judges
+    the range, the grid and the patient limits, as it does for the remote."""
+    from ..engine.params import BY_KEY
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:  # NaN fails too
+        raise UsageError(f"--amp {text}: an amplitude is a number of mA, e.g. 4.5")
+    return round(value * BY_KEY["amplitude_ma"].file_scale)
 
 
 def _choose_platform(screenshot: bool) -> None:
