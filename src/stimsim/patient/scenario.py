@@ -16,12 +16,14 @@ from typing import Any
 
 from ..engine import files
 from ..engine.files import FileError, check_header, quote_key, shown
+from ..engine.params import FAMILIES as EP_FAMILIES
 from ..engine.params import Family, fmt_number
 from ..engine.program import DeviceModel, Program
 from ..resources import scenarios_dir
 from . import regions as RG
 from . import spine
 from .defaults import POSTURES, TABLE, Params
+from .drg_leads import ROOTS, DrgLead, DrgLeads
 from .leads import LEAD_CONTACTS, Lead, Leads
 from .model import Patient
 
@@ -30,6 +32,7 @@ VERSION = 1
 SUFFIX = ".scenario.json"
 _TOP_KEYS = ("format", "version", "title", "brief", "patient", "leads", "device", "pain", "programs", "goals")
 _LEAD_KEYS = ("top", "offset_mm", "spacing_mm")
+_DRG_LEAD_KEYS = ("root", "side")
 _GOAL_KEYS = ("coverage", "paresthesia_free", "minutes")
 OFFSET_MAX_MM = 10.0
 TITLE_MAX = 120
@@ -141,13 +144,18 @@ def from_data(data: Any, problems: list[str], name: str = "scenario") -> Scenari
     title = _text(data.get("title", name), "title", TITLE_MAX, problems)
     brief = _text(data.get("brief", ""), "brief", BRIEF_MAX, problems)
     params = _params(data.get("patient", {}), problems)
-    leads = _leads(data.get("leads"), params or Params(), problems)
+    family = _family_of(data.get("device", {}))
+    leads: Leads | DrgLeads | None
+    if family is Family.DRG:
+        leads = _drg_leads(data.get("leads"), problems)
+    else:
+        leads = _leads(data.get("leads"), params or Params(), problems)
     device, battery_pct = _device(data.get("device", {}), problems)
     pain = _pain(data.get("pain"), problems)
     raw_leads = data.get("leads")
-    named = {name for name in raw_leads if name in LEAD_CONTACTS} if isinstance(raw_leads, dict) else None
-    if device is not None and device.family is Family.DRG:
-        problems.append("device.family: \"DRG\" is not placed by the virtual patient yet (its leads are SCS leads)")
+    lead_names = EP_FAMILIES[family].leads if family is not None else ()
+    named = ({name for name in raw_leads if any(lead.name == name for lead in lead_names)}
+             if isinstance(raw_leads, dict) else None)
     programs = _programs(data.get("programs", []), device, named, problems)
     goals = _goals(data.get("goals", {}), problems)
     if problems or None in (title, brief, params, leads, device, battery_pct, pain, programs, goals):
@@ -236,6 +244,56 @@ def _leads(raw: Any, params: Params, problems: list[str]) -> Leads | None:
     if len(problems) > start:
         return None
     return Leads(tuple(out))
+
+
+def _family_of(raw: Any) -> Family | None:
+    """The family a device block names (SCS-R when it names none; None when it is no family:
+    ``_device`` says why)."""
+    if not isinstance(raw, dict):
+        return Family.SCS_R
+    try:
+        return Family(raw.get("family", Family.SCS_R.value))
+    except (ValueError, TypeError):
+        return None
+
+
+def _drg_leads(raw: Any, problems: list[str]) -> DrgLeads | None:
+    """A DRG scenario's leads: one to four of A..D, each at a root on a side."""
+    names = tuple(lead.name for lead in EP_FAMILIES[Family.DRG].leads)
+    if raw is None:
+        problems.append("leads: missing (required): an object with DRG leads A..D, each "
+                        "{\"root\": \"L4\", \"side\": \"left\"}")
+        return None
+    block = _object(raw, "leads", names, problems)
+    if block is None:
+        return None
+    if not block:
+        problems.append("leads: give at least one DRG lead (A, B, C or D)")
+        return None
+    start = len(problems)
+    out: list[DrgLead] = []
+    for name in names:
+        if name not in block:
+            continue
+        where = f"leads.{name}"
+        lead = _object(block[name], where, _DRG_LEAD_KEYS, problems)
+        if lead is None:
+            continue
+        root, side = lead.get("root"), lead.get("side")
+        if root is None:
+            problems.append(f"{where}.root: missing (required): a nerve root, one of {', '.join(ROOTS)}")
+        elif root not in ROOTS:
+            problems.append(f"{where}.root: {shown(root)} is not a root a DRG lead may lie at "
+                            f"({', '.join(ROOTS)})")
+        if side is None:
+            problems.append(f"{where}.side: missing (required): left or right")
+        elif side not in RG.SIDES:
+            problems.append(f"{where}.side: {shown(side)} is not left or right")
+        if root in ROOTS and side in RG.SIDES:
+            out.append(DrgLead(name, root, side))
+    if len(problems) > start:
+        return None
+    return DrgLeads(tuple(out))
 
 
 def _device(raw: Any, problems: list[str]) -> tuple[DeviceModel | None, float | None]:
