@@ -5,7 +5,8 @@ detail on the right shows that span with each contact coloured by its polarity i
 active program as the device reports it (cathode, anode, off) and its impedance when the
 device has measured it. For trainers, the cathode centre and the best level for
 sub-perception relief are marked (hideable). Lateral offsets are drawn enlarged. A DRG
-patient's short leads are drawn by ``drg_lead_drawing`` at their roots and sides.
+patient's short leads are drawn by ``drg_lead_drawing`` at their roots and sides, each contact
+with the impedance of the scenario's implant unless the device has measured its own.
 """
 
 from __future__ import annotations
@@ -110,12 +111,15 @@ class LeadView(QWidget):
         painter.end()
 
     def contact_notes(self) -> dict[str, str]:
-        """Contact to what is known of it beyond polarity: its measured impedance and any fault."""
-        measured = dict(self.model.device_model.impedance_overrides)
+        """Contact to what is known of it beyond polarity: its impedance (as the device measured
+        it, else the scenario's implant's) and any fault the device reported."""
+        s = self.session
+        implant = s.scenario.device.impedances() if s.scenario is not None else {}
+        impedance = {**implant, **dict(self.model.device_model.impedance_overrides)}
         faults = self.model.faults
         notes: dict[str, str] = {}
-        for contact in set(measured) | set(faults):
-            words = f"{measured[contact]:.0f}Ω" if contact in measured else ""
+        for contact in set(impedance) | set(faults):
+            words = f"{impedance[contact]:.0f}Ω" if contact in impedance else ""
             if contact in faults:
                 words = f"{words} {faults[contact] or 'fault'}".strip()
             notes[contact] = words
