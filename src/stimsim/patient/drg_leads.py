@@ -1,16 +1,19 @@
 """DRG leads: each of up to four short leads lies at one nerve root (T10..S1) on one side.
 
 A dorsal root ganglion lead is not placed along the spine but at a root, so a DRG scenario
-names each lead's ``root`` and ``side`` instead of ``top`` and ``offset_mm``. The root's
-regions are where its paresthesia is felt, on that side only (docs/patient.md, "DRG").
+names each lead's ``root`` and ``side`` instead of ``top`` and ``offset_mm``
+(``drg_leads_from_data`` reads them). The root's regions are where its paresthesia is felt,
+on that side only (docs/patient.md, "DRG leads").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from ..engine import params as EP
+from ..engine.files import quote_key, shown
 from . import regions as RG
 from . import spine
 
@@ -33,6 +36,9 @@ ROOT_REGIONS = MappingProxyType({
 
 #: The DRG family's leads by name, contacts distal first (A 1..4, B 5..8, C 9..12, D 13..16).
 LEAD_CONTACTS = MappingProxyType({lead.name: lead.contacts for lead in EP.FAMILIES[EP.Family.DRG].leads})
+
+#: The keys of a DRG lead in a scenario file.
+LEAD_KEYS = ("root", "side")
 
 #: What ``stimsim patient`` calls a DRG program's configuration: bipolar on each lead.
 BIPOLE = "bipole"
@@ -87,3 +93,53 @@ class DrgLeads:
         if contact == EP.CASE:
             raise ValueError("the DRG implant has no case to use as an anode")
         raise ValueError(f"{contact} is not a contact of a DRG lead")
+
+
+def _object(raw: Any, where: str, keys: tuple[str, ...], problems: list[str]) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be an object")
+        return None
+    for key in raw:
+        if key not in keys:
+            problems.append(f"{where}.{quote_key(key)}: unknown key (allowed: {', '.join(keys)})")
+    return raw
+
+
+def drg_leads_from_data(raw: Any, problems: list[str]) -> DrgLeads | None:
+    """A DRG scenario's ``leads`` block: one to four of A..D, each at a root on a side; None
+    with one line per problem (key paths from ``leads.``) appended to ``problems``."""
+    names = tuple(LEAD_CONTACTS)
+    if raw is None:
+        problems.append("leads: missing (required): an object with DRG leads A..D, each "
+                        "{\"root\": \"L4\", \"side\": \"left\"}")
+        return None
+    block = _object(raw, "leads", names, problems)
+    if block is None:
+        return None
+    if not block:
+        problems.append("leads: give at least one DRG lead (A, B, C or D)")
+        return None
+    start = len(problems)
+    out: list[DrgLead] = []
+    for name in names:
+        if name not in block:
+            continue
+        where = f"leads.{name}"
+        lead = _object(block[name], where, LEAD_KEYS, problems)
+        if lead is None:
+            continue
+        root, side = lead.get("root"), lead.get("side")
+        if root is None:
+            problems.append(f"{where}.root: missing (required): a nerve root, one of {', '.join(ROOTS)}")
+        elif root not in ROOTS:
+            problems.append(f"{where}.root: {shown(root)} is not a root a DRG lead may lie at "
+                            f"({', '.join(ROOTS)})")
+        if side is None:
+            problems.append(f"{where}.side: missing (required): left or right")
+        elif side not in RG.SIDES:
+            problems.append(f"{where}.side: {shown(side)} is not left or right")
+        if root in ROOTS and side in RG.SIDES:
+            out.append(DrgLead(name, root, side))
+    if len(problems) > start:
+        return None
+    return DrgLeads(tuple(out))

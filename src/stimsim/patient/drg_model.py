@@ -4,7 +4,7 @@ A DRG lead sits on the ganglion, outside the CSF, so its threshold does not depe
 or posture: ``PT = drg_rheobase_ma * (1 + c/PW) * eps`` and ``DT = dt_ratio * PT``. The one
 amplitude of the program drives every lead that has a contact in it; each such lead at or
 above PT covers its root's regions on its side (the amplitude does not widen them), and
-relief is tonic's with ``drg_r_tonic`` (docs/patient.md, "DRG").
+relief is tonic's with ``drg_r_tonic`` (docs/patient.md, "DRG leads").
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ..resources import scenarios_dir
 from . import regions as RG
 from . import spine
 from .defaults import POSTURES, TABLE, Params
-from .drg_leads import ROOTS, DrgLead, DrgLeads
+from .drg_leads import DrgLeads, drg_leads_from_data
 from .leads import LEAD_CONTACTS, Lead, Leads
 from .model import Patient
 
@@ -32,7 +32,6 @@ VERSION = 1
 SUFFIX = ".scenario.json"
 _TOP_KEYS = ("format", "version", "title", "brief", "patient", "leads", "device", "pain", "programs", "goals")
 _LEAD_KEYS = ("top", "offset_mm", "spacing_mm")
-_DRG_LEAD_KEYS = ("root", "side")
 _GOAL_KEYS = ("coverage", "paresthesia_free", "minutes")
 OFFSET_MAX_MM = 10.0
 TITLE_MAX = 120
@@ -147,7 +146,7 @@ def from_data(data: Any, problems: list[str], name: str = "scenario") -> Scenari
     family = _family_of(data.get("device", {}))
     leads: Leads | DrgLeads | None
     if family is Family.DRG:
-        leads = _drg_leads(data.get("leads"), problems)
+        leads = drg_leads_from_data(data.get("leads"), problems)
     else:
         leads = _leads(data.get("leads"), params or Params(), problems)
     device, battery_pct = _device(data.get("device", {}), problems)
@@ -255,45 +254,6 @@ def _family_of(raw: Any) -> Family | None:
         return Family(raw.get("family", Family.SCS_R.value))
     except (ValueError, TypeError):
         return None
-
-
-def _drg_leads(raw: Any, problems: list[str]) -> DrgLeads | None:
-    """A DRG scenario's leads: one to four of A..D, each at a root on a side."""
-    names = tuple(lead.name for lead in EP_FAMILIES[Family.DRG].leads)
-    if raw is None:
-        problems.append("leads: missing (required): an object with DRG leads A..D, each "
-                        "{\"root\": \"L4\", \"side\": \"left\"}")
-        return None
-    block = _object(raw, "leads", names, problems)
-    if block is None:
-        return None
-    if not block:
-        problems.append("leads: give at least one DRG lead (A, B, C or D)")
-        return None
-    start = len(problems)
-    out: list[DrgLead] = []
-    for name in names:
-        if name not in block:
-            continue
-        where = f"leads.{name}"
-        lead = _object(block[name], where, _DRG_LEAD_KEYS, problems)
-        if lead is None:
-            continue
-        root, side = lead.get("root"), lead.get("side")
-        if root is None:
-            problems.append(f"{where}.root: missing (required): a nerve root, one of {', '.join(ROOTS)}")
-        elif root not in ROOTS:
-            problems.append(f"{where}.root: {shown(root)} is not a root a DRG lead may lie at "
-                            f"({', '.join(ROOTS)})")
-        if side is None:
-            problems.append(f"{where}.side: missing (required): left or right")
-        elif side not in RG.SIDES:
-            problems.append(f"{where}.side: {shown(side)} is not left or right")
-        if root in ROOTS and side in RG.SIDES:
-            out.append(DrgLead(name, root, side))
-    if len(problems) > start:
-        return None
-    return DrgLeads(tuple(out))
 
 
 def _device(raw: Any, problems: list[str]) -> tuple[DeviceModel | None, float | None]:
