@@ -3,7 +3,8 @@
 ``evaluate`` answers for one patient and one posture; ``evaluate_many`` answers for many
 patients at once (each with its own threshold factor ``eps`` and posture shift), all in
 numpy arrays. The model is fed what the device reports it delivers: the program as read
-back and the amplitude after compliance limiting.
+back and the amplitude after compliance limiting. A patient with DRG leads is answered by
+``drg_model`` (no CSF, no posture, each root's own regions).
 """
 
 from __future__ import annotations
