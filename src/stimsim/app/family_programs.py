@@ -65,9 +65,9 @@ def fit_program(program: Program, family: P.Family) -> Program:
     limits = program.limits
     for limit_key, limit in P.LIMITS.items():
         value = program.limits.get(limit_key)
-        spec = specs.get(limit.param.key)
-        if value is not None and spec is not None:
-            limits = replace(limits, **{limit.attr: fit_value(spec, value, mode_ranges[spec.key])})
+        limit_spec = specs.get(limit.param.key)
+        if value is not None and limit_spec is not None:
+            limits = replace(limits, **{limit.attr: fit_value(limit_spec, value, mode_ranges[limit.param.key])})
     fitted = program.with_values(values)
     return replace(fitted, limits=limits, electrodes=fit_electrodes(program.electrodes, family))
 
