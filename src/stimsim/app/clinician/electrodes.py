@@ -28,9 +28,9 @@ def contact_state(share: int) -> str:
 
 
 def leads_text(family: P.FamilySpec) -> str:
-    """``lead A is contacts 1-8, lead B 9-16`` for the family's leads."""
+    """``Lead A is contacts 1-8, lead B 9-16`` for the family's leads."""
     parts = [f"{lead.contacts[0]}-{lead.contacts[-1]}" for lead in family.leads]
-    first = f"lead {family.leads[0].name} is contacts {parts[0]}"
+    first = f"Lead {family.leads[0].name} is contacts {parts[0]}"
     rest = [f"lead {lead.name} {part}" for lead, part in zip(family.leads[1:], parts[1:], strict=True)]
     return ", ".join([first, *rest])
 
@@ -59,7 +59,7 @@ class ElectrodeDiagram(QWidget):
         self.family = P.FAMILIES[family]
         case = ", the case: off, anode (+)" if self.family.case_anode else ""
         self.setToolTip("Click a contact (or move with the arrows and press Space) to cycle it "
-                        f"off, cathode (−), anode (+){case}. {leads_text(self.family).capitalize()}")
+                        f"off, cathode (−), anode (+){case}. {leads_text(self.family)}")
         if self.current not in self.family.contacts:
             self.current = self.family.contacts[0]
         self.update()
