@@ -176,6 +176,10 @@ def test_the_diagram_draws_the_familys_leads(qtbot: QtBot, family_app: AppMaker)
     qtbot.keyClick(diagram, Qt.Key.Key_Right)
     assert diagram.current == "8"
     assert "Lead A is contacts 1-4, lead B 5-8, lead C 9-12, lead D 13-16" in diagram.toolTip()
+    view.select_slot(1)
+    view.cycle_contact("5")  # a cathode alone on lead B: refused in words under the diagram
+    assert "lead B has no anode of its own" in view._errors["electrodes"].text()
+    assert not view.save_button.isEnabled()
 
 
 @pytest.mark.parametrize("family", [P.Family.ETS, P.Family.SCS_P])
