@@ -298,3 +298,16 @@ def test_the_trial_pack_low_empty_and_no_charger(qtbot: QtBot, family_app: AppMa
     projection = stim.window.battery.projection
     qtbot.waitUntil(lambda: projection.last is not None, timeout=5_000)
     assert "A battery pack lasts" in projection.figures_label.text()
+
+
+def test_the_remote_buttons_say_the_drg_grid_step(qtbot: QtBot, family_app: AppMaker) -> None:
+    stim, _gen = family_app(P.Family.DRG)
+    remote = stim.window.remote
+    qtbot.waitUntil(lambda: remote.up_button.text() == "25 µA", timeout=3_000)  # 1.05 mA: 25 uA steps
+    assert remote.down_button.text() == "25 µA" and "by 25 µA" in remote.up_button.toolTip()
+    program = stim.model.active_program()
+    assert program is not None
+    remote._show_steps(program.with_amplitude(2000))  # from 2 mA up: 50 uA; down: 25 uA
+    assert remote.up_button.text() == "50 µA" and remote.down_button.text() == "25 µA"
+    stim.worker.step_amplitude(1)
+    qtbot.waitUntil(lambda: stim.model.status.amplitude_ua == 1075, timeout=3_000)  # one grid point

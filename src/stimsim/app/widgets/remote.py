@@ -289,6 +289,7 @@ class PatientRemote(QWidget):
         self.fault_label.setProperty("on", bool(self.fault_label.text()))
         for lab in (self.stim_label, self.mri_label, self.fault_label, self.battery_label):
             repolish(lab)
+        self._show_steps(prog if connected else None)
         for btn in (self.prev_button, self.next_button, self.up_button, self.down_button, self.power_button):
             btn.setEnabled(connected)
         self.prev_button.setEnabled(connected and len(m.slots) > 1)
@@ -297,6 +298,22 @@ class PatientRemote(QWidget):
         self.power_button.setText("Turn off" if connected and st.stim_on else "Turn on")
         self.power_button.setToolTip("Turn stimulation off (Space)" if st.stim_on else "Turn stimulation on (Space)")
         repolish(self.power_button)
+
+    def _show_steps(self, prog: Program | None) -> None:
+        """The amplitude buttons say the step they take from here: 0.1 mA, or on a family that
+        steps grid point by grid point (DRG) the grid's spacing where the amplitude lies (25 µA)."""
+        down = up = AMP_PATIENT_STEP_UA
+        if prog is not None:
+            family, amp = self.model.device_model.family, prog.amplitude_ua
+            up = P.patient_step(family, prog.mode, "amplitude_ma", amp, 1) - amp
+            down = amp - P.patient_step(family, prog.mode, "amplitude_ma", amp, -1) if amp > 0 else up
+        for button, step, way in ((self.down_button, down, "down"), (self.up_button, up, "up")):
+            text = fmt_ma(step) if step % AMP_PATIENT_STEP_UA == 0 else f"{step} µA"  # fits the button
+            if button.text() != text:
+                button.setText(text)
+                key = "Down" if way == "down" else "Up"
+                button.setAccessibleName(f"Amplitude {way} by {text}")
+                button.setToolTip(f"Amplitude {way} by {text} ({key} arrow)")
 
     def _show_notice(self) -> None:
         notice = self.model.notice
