@@ -287,6 +287,7 @@ def test_the_trial_pack_low_empty_and_no_charger(qtbot: QtBot, family_app: AppMa
     stim.window.show_face("battery")
     qtbot.waitUntil(lambda: "Replace pack soon" in remote.battery_label.text(), timeout=3_000)
     assert gauge.headline.text() == "Replace the battery pack soon"
+    assert stim.window.status_bar.battery_label.text().endswith("(battery pack)")
     assert not gauge.start_button.isVisible() and not gauge.stop_button.isVisible()
     assert "battery pack is replaced" in gauge.charger_label.text()
     gauge.set_charging(True)
