@@ -128,6 +128,7 @@ def test_gui_unknown_family_names_the_families_and_exits_2() -> None:
 
 def test_a_scenario_without_a_family_starts_the_rechargeable_implant(monkeypatch: pytest.MonkeyPatch) -> None:
     assert launch.start_family(AppOptions(scenario="burst-wash-in")) is P.Family.SCS_R
+    assert launch.scenario_family("no-such-scenario") is P.Family.SCS_R  # the Patient view says why
     from stimsim.patient import scenario as scenarios
 
     monkeypatch.setattr(scenarios, "load", lambda _path: SimpleNamespace(family="DRG", device=DeviceModel()))

@@ -101,7 +101,10 @@ def scenario_family(name: str) -> P.Family:
     """The device family of a shipped scenario (SCS-R where the scenario names none)."""
     from ..patient import scenario as scenarios
 
-    loaded = scenarios.load(scenarios.find(name))
+    try:
+        loaded = scenarios.load(scenarios.find(name))
+    except files.FileError:
+        return P.Family.SCS_R  # the Patient view says what is wrong with it when it starts the scenario
     family = getattr(loaded, "family", None) or getattr(loaded.device, "family", None)
     return P.Family(family) if family else P.Family.SCS_R
 
