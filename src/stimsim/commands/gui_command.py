@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..app.timeline import TIME_SCALES, time_scale
-from ..engine.params import N_SLOTS
+from ..engine.params import N_SLOTS, Family
 from ..protocol.limits import DEFAULT_PIN, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from . import UsageError
 
@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--scenario", metavar="NAME",
                    help="start a shipped rehearsal scenario with its virtual patient (stimsim scenario list names them); "
                    "its programs replace the examples")
+    p.add_argument("--family", metavar="F",
+                   help=f"the built-in generator's device family: {', '.join(Family)} (default: the scenario's, "
+                   "else SCS-R); the example programs are fitted to it")
     p.add_argument("--login", action="store_true",
                    help="log in as clinician at start with --pin (the clinician view unlocked); a refused PIN exits 1")
     p.add_argument("--slot", type=int, metavar="N", help="make program slot N active at start")
@@ -96,6 +99,16 @@ def run_gui(args: argparse.Namespace) -> int:
         if scenario not in shipped:
             raise UsageError(f"--scenario {scenario}: no such scenario (shipped: {', '.join(shipped)})")
 
+    family = None
+    if args.family is not None:
+        try:
+            family = Family(args.family.strip().upper())
+        except ValueError:
+            raise UsageError(f"--family {args.family}: no such family (families: {', '.join(Family)})") from None
+        if args.device:
+            raise UsageError(f"--family {family.value}: the family is the built-in generator's; a stimulator "
+                             "given with --device reports its own")
+
     _choose_platform(screenshot is not None)
     from ..app.launch import AppOptions, run
     from ..generator import urlhandler
@@ -106,7 +119,7 @@ def run_gui(args: argparse.Namespace) -> int:
                           screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
                           stim_on=args.stim_on, amp_ua=amp_ua, annotate=args.annotate, time_per_screen=span, login=args.login,
                           device_panel=not args.no_device_panel, scenario=scenario,
-                          view=(args.view or "").strip().lower()))
+                          view=(args.view or "").strip().lower(), family=family))
 
 
 def _amplitude_ua(text: str) -> int:
