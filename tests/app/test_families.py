@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -126,14 +125,12 @@ def test_gui_unknown_family_names_the_families_and_exits_2() -> None:
         "stimsim gui: --family XYZ: no such family (families: SCS-R, SCS-P, ETS, DRG)"]
 
 
-def test_a_scenario_without_a_family_starts_the_rechargeable_implant(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert launch.start_family(AppOptions(scenario="burst-wash-in")) is P.Family.SCS_R
+def test_a_scenario_starts_the_implant_of_its_family(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert launch.start_family(AppOptions(scenario="burst-wash-in")) is P.Family.SCS_R  # names none
     assert launch.scenario_family("no-such-scenario") is P.Family.SCS_R  # the Patient view says why
-    from stimsim.patient import scenario as scenarios
-
-    monkeypatch.setattr(scenarios, "load", lambda _path: SimpleNamespace(family="DRG", device=DeviceModel()))
-    assert launch.start_family(AppOptions(scenario="burst-wash-in")) is P.Family.DRG
-    assert launch.start_family(AppOptions(scenario="burst-wash-in", family=P.Family.ETS)) is P.Family.ETS
+    assert launch.start_family(AppOptions(scenario="drg-knee-foot-l4-l5")) is P.Family.DRG
+    assert launch.start_family(AppOptions(scenario="primary-cell-near-eri")) is P.Family.SCS_P
+    assert launch.start_family(AppOptions(scenario="drg-knee-foot-l4-l5", family=P.Family.ETS)) is P.Family.ETS
 
 
 # --- the clinician view -------------------------------------------------------------------------

@@ -106,8 +106,7 @@ def scenario_family(name: str) -> P.Family:
         loaded = scenarios.load(scenarios.find(name))
     except files.FileError:
         return P.Family.SCS_R  # the Patient view says what is wrong with it when it starts the scenario
-    family = getattr(loaded, "family", None) or getattr(loaded.device, "family", None)
-    return P.Family(family) if family else P.Family.SCS_R
+    return loaded.family
 
 
 def start_family(options: AppOptions) -> P.Family:
