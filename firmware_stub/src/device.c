@@ -405,7 +405,7 @@ static int load_device_record(fw_device_t *d, int *record)
  * starts from defaults, flagged (STATE=DEFAULTS) unless the device is new. */
 static void load_state(fw_device_t *d)
 {
-    int64_t full = d->port.chem == FW_CHEM_PRIMARY ? FW_PRIMARY_CAPACITY_PJ : FW_LIION_CAPACITY_PJ;
+    int64_t full = fw_batt_chem_capacity_pj(d->port.chem);
     int record, st = fw_store_load(&d->img, &d->bank);
     const char *why = 0;
     /* the device record goes first: its presence says the banks have been written */
@@ -427,7 +427,7 @@ static void load_state(fw_device_t *d)
         return;
     }
     /* a valid bank under a lost device record keeps its seq, so the defaults outrank it */
-    fw_persist_defaults(&d->img.p, full);
+    fw_persist_defaults(&d->img.p, full, d->fam->contact_ohm);
     fw_pin_change(d, FW_DEFAULT_PIN, sizeof FW_DEFAULT_PIN - 1);
     if (why) {
         d->img.p.defaults_flag = 1; /* saved, so it lasts until a PROG / CONFIG write */
@@ -487,6 +487,19 @@ void fw_init(fw_device_t *d, const fw_port_t *port, const fw_verbs_t *verbs)
     fw_memset(d, 0, sizeof *d);
     d->port = *port;
     d->verbs = verbs;
+    if (d->port.family >= FW_FAMILY_COUNT) {
+        d->port.family = 0;
+    }
+    d->fam = fw_family(d->port.family);
+    {
+        uint8_t i, chem = d->fam->chems[0]; /* the family's default, unless the port names another of its own */
+        for (i = 0; i < d->fam->nchems; i++) {
+            if (d->fam->chems[i] == d->port.chem) {
+                chem = d->port.chem;
+            }
+        }
+        d->port.chem = chem;
+    }
     if (d->port.batt_persist_step == 0) {
         d->port.batt_persist_step = 1;
     }

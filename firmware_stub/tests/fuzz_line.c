@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_port_t port = {"STIMFW-FUZZ", "0", "0", FW_CHEM_LIION, 1, 1};
+    fw_port_t port = {"STIMFW-FUZZ", "0", "0", FW_CHEM_LIION, 1, 1, STIMFW_FAMILY};
     size_t i, start = 1;
     if (size == 0) {
         return 0;
