@@ -80,7 +80,7 @@ def _family_row(family: P.Family, bands_max: int) -> str:
         f"/* case_anode */ {int(fam.case_anode)}",
         f"/* bipolar_per_lead */ {int(fam.bipolar_per_lead)}",
         f"/* nleads */ {len(fam.leads)}",
-        "/* modes */ " + " | ".join(f"(1u << FW_MODE_{m.wire})" for m in modes),
+        "/* modes */ " + (" | ".join(f"(1u << FW_MODE_{m.wire})" for m in modes) or "0u"),
         f"/* nchems */ {len(fam.chemistries)}",
         f"/* chems, the first the default */ {{{', '.join(chems)}}}",
         f"/* contact_ohm */ {_exact_int(fam.contact_impedance_ohm, 1, family.value + ' contact impedance')}",
@@ -251,8 +251,8 @@ def render() -> str:
         ("FW_SHANNON_K_LIMIT_D", P.SHANNON_K_LIMIT),
         ("FW_DENSITY_LIMIT_UC_CM2_D", P.DENSITY_LIMIT_UC_CM2),
     ]
-    for name, value in doubles:
-        lines.append(f"#define {name} {_c_double(value)}")
+    for name, figure in doubles:
+        lines.append(f"#define {name} {_c_double(figure)}")
     name_chars = "".join(sorted(P.NAME_CHARS))
     lines.append(f'#define FW_NAME_CHARS "{name_chars}"')
     lines.append("")
