@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from stimsim.generator.virtual_generator import VirtualGenerator
 from stimsim.protocol import codec
 from stimsim.protocol.codec import Event, Reply
 
-from .stub_support import HOST, Stub, proof, running
+from .stub_support import HOST, STUB_DIR, Stub, proof, running
 
 pytestmark = pytest.mark.usefixtures("stub_build")
 
@@ -224,3 +225,13 @@ def test_family_option_refuses_an_unknown_family_and_a_foreign_chemistry() -> No
     assert chem.returncode == 2 and chem.stderr == "stimfw-host: --chem liion: the DRG takes primary\n"
     with running("--pty") as stub:
         assert stub.request("HELLO").get("FAMILY") == P.Family.SCS_R.value  # the default
+
+
+def test_a_build_picks_its_family_at_compile_time(tmp_path: Path) -> None:
+    """A board has no command line: -DSTIMFW_FAMILY makes the family its default."""
+    build = subprocess.run(["make", "-C", str(STUB_DIR), f"B={tmp_path}", "CFLAGS=-O1 -DSTIMFW_FAMILY=FW_FAMILY_DRG",
+                            f"{tmp_path}/stimfw-host"], capture_output=True, text=True, timeout=240, check=False)
+    assert build.returncode == 0, build.stdout + build.stderr
+    with running("--pty", binary=tmp_path / "stimfw-host") as stub:
+        assert stub.request("HELLO").get("FAMILY") == "DRG"
+        assert stub.request("BATT").get("CHEM") == "PRIMARY"
