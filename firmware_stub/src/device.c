@@ -401,6 +401,31 @@ static int load_device_record(fw_device_t *d, int *record)
     return *record == FW_STORE_OK;
 }
 
+/* Every stored program is one the device's family takes (a state written under another
+ * family is not: the Python generator refuses it alike). */
+static int slots_fit_family(const fw_device_t *d)
+{
+    unsigned i;
+    uint8_t c;
+    fw_problem_t prob;
+    for (i = 0; i < FW_N_SLOTS; i++) {
+        const fw_program_t *p = &d->img.p.slots[i].prog;
+        if (!d->img.p.slots[i].used) {
+            continue;
+        }
+        for (c = 0; c < p->npairs && c < FW_MAX_PAIRS; c++) {
+            if (!fw_family_has_contact(d->fam, p->pairs[c].contact)) {
+                return 0;
+            }
+        }
+        fw_prog_check(d->fam, p, d->img.p.impedance_default, 1, &prob);
+        if (prob.code) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Load the persistent state; anything but a valid state under a valid device record
  * starts from defaults, flagged (STATE=DEFAULTS) unless the device is new. */
 static void load_state(fw_device_t *d)
@@ -422,6 +447,9 @@ static void load_state(fw_device_t *d)
         d->img.seq = 0;
     } else if (st == FW_STORE_EMPTY) {
         d->img.seq = 0; /* a new device: defaults, quietly */
+    } else if (!slots_fit_family(d)) {
+        why = "persistent state holds a program this device family does not take: starting from defaults "
+              "(HELLO reports STATE=DEFAULTS)";
     } else {
         fw_pin_proof_key(&d->img.p.pin, d->device_key, d->proof_key);
         return;

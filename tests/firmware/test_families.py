@@ -235,3 +235,20 @@ def test_a_build_picks_its_family_at_compile_time(tmp_path: Path) -> None:
     with running("--pty", binary=tmp_path / "stimfw-host") as stub:
         assert stub.request("HELLO").get("FAMILY") == "DRG"
         assert stub.request("BATT").get("CHEM") == "PRIMARY"
+
+
+def test_a_state_written_under_another_family_starts_from_defaults(tmp_path: Path) -> None:
+    with running("--pty", "--state", str(tmp_path)) as stub:
+        stub.request("HELLO")
+        stub.login()
+        assert _prog(stub, ELEC="1:-100,CASE:+100").ok
+    with running("--pty", "--state", str(tmp_path), "--family", "DRG") as stub:
+        assert stub.request("HELLO").get("STATE") == "DEFAULTS"
+        stub.login()
+        assert stub.request("READ", {"SLOT": 1}).get("REASON") == "EMPTY"
+        assert stub.request("CONFIG").get("IMPEDANCE_DEFAULT") == "800"
+        assert _prog(stub).ok
+    with running("--pty", "--state", str(tmp_path), "--family", "DRG") as stub:
+        assert "STATE" not in stub.request("HELLO").as_dict()
+        stub.login()
+        assert stub.request("READ", {"SLOT": 1}).get("ELEC") == _ELEC
