@@ -90,6 +90,12 @@ def _lines(family: P.Family) -> list[Line]:
     lines += [("PROG", {**tonic, "ELEC": elec}) for elec in (
         "1:-100,CASE:+100", "16:-100,15:+100", "17:-100,1:+100", "1:-100,5:+100", "5:-100,1:+100",
         "1:-50,2:+50,5:-50,6:+50", "1:-100,2:+50,3:+50", "1:-100,2:+50,5:+50", "4:-100,13:+100")]
+    # the order of BAD_ARG causes: a missing key, a malformed value, then the mode, unused keys, contacts
+    for mode in P.Mode:
+        base = {"SLOT": 1, **_BASE[mode]}
+        lines += [("PROG", {k: v for k, v in base.items() if k != "AMP"}), ("PROG", {**base, "AMP": "x"}),
+                  ("PROG", {**base, "SLOT": 17, "ELEC": "1:-100,CASE:+100"}), ("PROG", {**base, "BURST_N": 3}),
+                  ("PROG", {**base, "ELEC": "1:-150,CASE:+100"}), ("TEST", {**_BASE[mode], "RATE": 0})]
     lines += [
         ("PROG", {**tonic, "AMP": 1950, "AMP_MAX": 6000}), ("SELECT", {"SLOT": 1}),
         ("AMP", {"STEP": "+3"}), ("AMP", {"STEP": "-1"}), ("AMP", {"STEP": "-1"}), ("AMP", {"SET": 2010}),
