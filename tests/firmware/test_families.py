@@ -137,6 +137,29 @@ def test_stub_answers_as_the_python_generator(family: P.Family) -> None:
     assert got == want
 
 
+@pytest.mark.parametrize("family", list(P.Family), ids=[f.value for f in P.Family])
+def test_every_range_and_grid_edge_gets_the_contracts_answer(family: P.Family) -> None:
+    """Straight from the table: just inside is no range or grid refusal of that key; just
+    outside is ``OUT_OF_RANGE KEY= MIN= MAX=``, off the grid the same with ``STEP=``."""
+    with running("--pty", "--family", family.value) as stub:
+        stub.request("HELLO")
+        stub.login()
+        for mode in P.family_modes(family):
+            base = {"SLOT": 2, **_BASE[mode]}
+            for spec in P.family_params(family, mode).values():
+                refusal = f"ERR OUT_OF_RANGE KEY={spec.wire} MIN={spec.minimum} MAX={spec.maximum}"
+                for value in _edges(spec):
+                    reply = str(stub.request("PROG", {**base, spec.wire: value}))
+                    where = f"{family.value} {mode.wire} {spec.wire}={value}: {reply}"
+                    if not spec.allows(value):
+                        assert reply == refusal, where
+                    elif not spec.on_grid(value):
+                        assert spec.grid is not None
+                        assert reply == f"{refusal} STEP={spec.grid.spacing(value)}", where
+                    else:
+                        assert not reply.startswith(refusal), where
+
+
 def _prog(stub: Stub, **changes: object) -> Reply:
     return stub.request("PROG", {"SLOT": 1, **_BASE[P.Mode.TONIC], **changes})
 
