@@ -381,3 +381,23 @@ def test_the_drg_drawing_puts_four_leads_on_their_sides_at_their_roots(qapp: QAp
     d = _blue_columns(image, *rows(25.0))  # S1: lead D, right
     assert a and max(a) < 100 and d and min(d) > 100
     assert not _blue_columns(image, *rows(22.0)) and not _blue_columns(image, *rows(23.0))  # B and C: off
+
+
+def test_a_scenario_of_another_family_switches_to_the_built_in_implant_of_that_family(
+        qtbot: QtBot, stim: StimsimApp) -> None:
+    view, scenario = _start(qtbot, stim, "drg-knee-foot-l4-l5")
+    assert scenario.family == "DRG"
+    wait_device(qtbot, lambda: stim.model.device_model.family == "DRG", timeout=5_000)
+    assert stim.worker.link.url == "virtual://builtin-drg"
+    assert stim.model.device.label == "Built-in virtual generator (DRG)"
+
+
+def test_a_scenario_of_another_family_is_not_played_on_a_stimulator_of_the_wrong_one(
+        qtbot: QtBot, stim: StimsimApp) -> None:
+    view = _view(stim)
+    view.implant_for = lambda _family: None  # as on a board or an emulator: never swapped
+    slots = dict(stim.model.slots)
+    view.select("drg-knee-foot-l4-l5")
+    view.start_button.click()
+    assert "is played on a DRG implant; the stimulator connected is SCS-R" in view.state_label.text()
+    assert view.session.scenario is None and stim.model.slots == slots

@@ -149,6 +149,7 @@ class StimsimApp:
         )
         self._log = app_log.install(self.worker.link.note)
         self.window.patient_view.pin = options.pin  # the patient view writes scenarios with the known PIN
+        self.window.patient_view.implant_for = self.implant_for
         from .records.data_folder import data_folder
         from .records.session import SessionFiles
 
@@ -195,6 +196,13 @@ class StimsimApp:
             self.worker.login_at_start(opts.pin)
         if opts.slot is not None or opts.stim_on or opts.amp_ua is not None:
             self.worker.start_state(opts.slot, opts.stim_on, opts.amp_ua)
+
+    def implant_for(self, family: P.Family) -> str | None:
+        """The built-in generator of ``family`` for a scenario of that family, when the app is
+        on a built-in generator; None on a stimulator of its own (it is not swapped for one)."""
+        if self.worker.link.url not in (None, "", self.builtin_url, *_builtin_urls.values()):
+            return None
+        return self.builtin_url if self.family is family else builtin_generator_url(family)
 
     @property
     def programs(self) -> tuple[Program, ...]:

@@ -51,7 +51,13 @@ ClientFactory = Callable[..., Client]
 
 
 def device_label(url: str) -> str:
-    return BUILTIN_LABEL if url == BUILTIN_URL else url
+    """How the app names a stimulator: the built-in generators in words (another family's
+    is ``virtual://builtin-drg``), any other by its URL."""
+    if url == BUILTIN_URL:
+        return BUILTIN_LABEL
+    if url.startswith(f"{BUILTIN_URL}-"):
+        return f"{BUILTIN_LABEL} ({url.removeprefix(f'{BUILTIN_URL}-').upper()})"
+    return url
 
 
 class DeviceLink:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.files import FileError
+from ...engine.params import Family
 from ...host.limits import DEFAULT_PIN
 from ...patient import POSTURES, Score, spine
 from ...patient import regions as RG
@@ -93,6 +95,9 @@ class PatientView(QWidget):
         self.model = model
         self.controller = controller
         self.pin = DEFAULT_PIN  #: the clinician PIN the scenario's programs are written with
+        #: The built-in generator of a family to switch to, or None when the app is on a
+        #: stimulator of its own (a board, an emulator): given by whoever starts the app.
+        self.implant_for: Callable[[Family], str | None] = lambda _family: None
         self.session = PatientSession(model, self)
         self.setAccessibleName("Patient view")
         self.scenarios = {name: path for name, path, _ in shipped_titles()}
@@ -334,6 +339,16 @@ class PatientView(QWidget):
         except (KeyError, FileError) as exc:
             self.state_label.setText(f"Cannot start the scenario: {exc}")
             return
+        have = self.model.device_model.family
+        if not at_start and scenario.family != have:
+            url = self.implant_for(scenario.family)
+            if url is None:
+                self.state_label.setText(
+                    f"{scenario.title} is played on a {scenario.family} implant; the stimulator connected is "
+                    f"{have}. Connect one of that family (stimsim emulate --family {scenario.family}) "
+                    "or the built-in generator.")
+                return
+            self.controller.connect_device(url)  # the built-in generator of the scenario's family
         self.conversation.clear()
         self.score_text.clear()
         first = scenario.programs[0].slot if scenario.programs else None
