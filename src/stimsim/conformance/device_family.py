@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from ..engine import params as P
 from ..engine.params import Family, Mode
@@ -70,9 +71,7 @@ class DeviceFamily:
     def grid_points(self, key: str, mode: Mode = Mode.TONIC) -> list[int]:
         """Every value of ``key`` in range and on the grid, ascending (the whole range where
         there is no grid)."""
-        spec = self.param(key, mode)
-        values = range(spec.minimum, spec.maximum + 1)
-        return [v for v in values if spec.grid is None or spec.grid.holds(v)]
+        return list(_grid_points(self.family, mode, key))
 
     def amp_after_steps(self, amp: int, steps: int, mode: Mode = Mode.TONIC) -> int:
         """Where ``AMP STEP=+n``/``-n`` takes ``amp``: n patient steps of the table's size, or n
@@ -148,10 +147,10 @@ class DeviceFamily:
         return max(int(self.param("amplitude_ma", mode).maximum) for mode in self.modes)
 
     def absent_contacts(self) -> list[str]:
-        """Contacts a configuration may name on the wire that the family does not have: the
-        number after its last contact, and the case where it has none."""
+        """Contact numbers a configuration may name on the wire that the family does not have
+        (the number after its last contact; the case is ``has_case``'s)."""
         last = max(int(c) for lead in self.spec.leads for c in lead.contacts)
-        return [str(last + 1)] + ([] if self.has_case else ["CASE"])
+        return [str(last + 1)]
 
     # programs ----------------------------------------------------------------------------
 
@@ -175,3 +174,10 @@ class DeviceFamily:
         parts += [f"{key}={value}" for key, value in values.items()]
         parts.append(f"ELEC={elec or self.bipole()}")
         return " ".join(parts)
+
+
+@cache
+def _grid_points(family: Family, mode: Mode, key: str) -> tuple[int, ...]:
+    spec = P.family_params(family, mode)[key]
+    values = range(spec.minimum, spec.maximum + 1)
+    return tuple(v for v in values if spec.grid is None or spec.grid.holds(v))
