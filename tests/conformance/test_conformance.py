@@ -12,6 +12,7 @@ import pytest
 from stimsim.cli import main
 from stimsim.conformance import CHECKS, run_checks, summary
 from stimsim.conformance.port_command import started_device
+from stimsim.engine.params import Family
 from stimsim.generator.virtual_generator import VirtualGenerator
 from stimsim.protocol import codec
 
@@ -21,9 +22,25 @@ pytestmark = pytest.mark.usefixtures("no_leaks")
 LINE = re.compile(r"^(PASS [a-z0-9_.]+|FAIL [a-z0-9_.]+: .+|SKIP [a-z0-9_.]+: .+)$")
 
 
-def test_ci_command_passes_every_check_against_the_emulator_on_a_pty() -> None:
-    done = subprocess.run([PY, "-m", "stimsim", "conformance", "--", PY, "-m", "stimsim", "emulate", "--pty"],
-                          capture_output=True, text=True, timeout=120)
+#: What a pty cannot show (a new TCP connection, an idle TCP client) is skipped on every family.
+PTY_SKIPS = {"session.idle_client_dropped", "session.new_connection_patient"}
+NO_GRID = {"family.grids", "family.order_grid_second", "family.patient_grid_steps"}
+#: The checks each family cannot take, each skipped naming the family (others: as the SCS-R).
+FAMILY_SKIPS = {
+    Family.SCS_R: NO_GRID | {"sim.battery_eos"},
+    Family.SCS_P: NO_GRID | {"prog.defaults", "sim.charger"},
+    Family.ETS: NO_GRID | {"sim.battery_eos", "sim.charger"},
+    Family.DRG: {"prog.burst_read_back", "prog.defaults", "prog.fit", "prog.unsafe_contact_current",
+                 "amp.unsafe_contact_current", "family.order_electrodes_before_fit", "sim.charger"},
+}
+
+
+@pytest.mark.parametrize("family", list(Family))
+def test_ci_command_passes_every_check_against_the_emulator_on_a_pty(family: Family) -> None:
+    # One emulator per family; the 10 s TEST lease is waited for once (it has no family rule).
+    quick = [] if family is Family.SCS_R else ["--quick"]
+    done = subprocess.run([PY, "-m", "stimsim", "conformance", *quick, "--", PY, "-m", "stimsim", "emulate", "--pty",
+                           "--family", family.value], capture_output=True, text=True, timeout=120)
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stdout + done.stderr
     counts = re.fullmatch(r"(\d+) passed, 0 failed, (\d+) skipped", lines[-1])
@@ -32,9 +49,11 @@ def test_ci_command_passes_every_check_against_the_emulator_on_a_pty() -> None:
     names = [line.split()[1].rstrip(":") for line in lines[:-1]]
     assert names == [name for name, _ in CHECKS] + ["cleanup"]
     assert int(counts.group(1)) + int(counts.group(2)) == len(CHECKS) + 1 >= 60
-    # only what a pty cannot show is skipped: a new TCP connection, an idle TCP client
-    assert sorted(x.split()[1].rstrip(":") for x in lines if x.startswith("SKIP")) == [
-        "session.idle_client_dropped", "session.new_connection_patient"]
+    skipped = {x.split()[1].rstrip(":"): x.split(": ", 1)[1] for x in lines if x.startswith("SKIP")}
+    by_family = FAMILY_SKIPS.get(family, FAMILY_SKIPS[Family.SCS_R])
+    assert set(skipped) == PTY_SKIPS | by_family | ({"test.lease_timeout"} if quick else set())
+    for name in by_family:
+        assert f"the {family.value}" in skipped[name], skipped[name]  # a skip names the family
     assert "PIN is the default 0000" in done.stderr  # the emulator's own message passes through
 
 
