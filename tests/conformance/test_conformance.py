@@ -81,8 +81,9 @@ class Mutant:
     """A generator whose bytes are bent by ``out`` (answers) and ``into`` (requests)."""
 
     def __init__(self, out: Callable[[bytes], bytes] = lambda b: b,
-                 into: Callable[[VirtualGenerator, bytes], bytes | None] | None = None) -> None:
-        self.gen = VirtualGenerator(time.monotonic, rng_seed=5)
+                 into: Callable[[VirtualGenerator, bytes], bytes | None] | None = None,
+                 family: Family = Family.SCS_R) -> None:
+        self.gen = VirtualGenerator(time.monotonic, rng_seed=5, family=family)
         self.out = out
         self.into = into
 
@@ -134,9 +135,28 @@ def _echo_no_seq(data: bytes) -> bytes:
     return out
 
 
+def _rewrite(pattern: bytes, replacement: bytes) -> Callable[[bytes], bytes]:
+    """Device lines with ``pattern`` replaced, sealed again with a good CRC."""
+    def out(data: bytes) -> bytes:
+        lines = []
+        for line in data.splitlines(keepends=True):
+            body = line.rstrip(b"\r\n").rsplit(b" *", 1)[0]
+            changed = re.sub(pattern, replacement, body)
+            lines.append(line if changed == body else codec.seal(changed.decode()))
+        return b"".join(lines)
+    return out
+
+
 @pytest.mark.parametrize("mutant, failing", [
     (Mutant(out=_lower_crc), {"framing.reply_lines", "framing.device_lines_valid"}),
     (Mutant(out=_events_first), {"stop.while_stimulating"}),
+    # An SCS-R that says it is a DRG breaks the DRG's rules: no case, a bipole on each lead, grids.
+    (Mutant(out=_rewrite(rb"FAMILY=SCS-R", b"FAMILY=DRG")),
+     {"family.case", "family.bipolar_per_lead", "family.grids", "family.ranges", "impedance.reply"}),
+    # A DRG whose grid refusals do not say the grid's spacing.
+    (Mutant(out=_rewrite(rb" STEP=[0-9]+", b""), family=Family.DRG), {"family.grids", "family.order_grid_second"}),
+    # A DRG that says a step down from 2 mA went 100 uA down, as on the SCS implants.
+    (Mutant(out=_rewrite(rb"OK AMP=1975$", b"OK AMP=1900"), family=Family.DRG), {"family.patient_grid_steps"}),
 ])
 def test_the_suite_catches_a_device_that_breaks_a_rule(mutant: Mutant, failing: set[str]) -> None:
     names = failing | {"hello.reply", "status.reply"}
