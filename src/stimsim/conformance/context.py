@@ -79,10 +79,6 @@ class Ctx:
         raise Skip(f"the {self.fam.name} has no {mode.value} mode (its PROG MODE={mode.wire} is refused with "
                    "ERR BAD_ARG KEY=MODE, as it should be)")
 
-    def need_case(self, what: str) -> None:
-        if not self.fam.has_case:
-            raise Skip(f"the {self.fam.name} has no case to {what}")
-
     def on_slot(self, rest: str | None = None, *, n: int = 0, ack: bool = False, select: bool = True,
                 patient: bool = False) -> tuple[Link, int]:
         """The opening most checks share: a fresh clinician session, the suite's slot ``n``

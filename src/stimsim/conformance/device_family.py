@@ -142,10 +142,6 @@ class DeviceFamily:
         c = self.lead(lead)
         return f"{c[0]}:-50,{c[1]}:-50,{c[2]}:+50,{c[3]}:+50"
 
-    def max_amplitude(self) -> int:
-        """The largest amplitude any mode of the family allows."""
-        return max(int(self.param("amplitude_ma", mode).maximum) for mode in self.modes)
-
     def absent_contacts(self) -> list[str]:
         """Contact numbers a configuration may name on the wire that the family does not have
         (the number after its last contact; the case is ``has_case``'s)."""

@@ -22,7 +22,7 @@ check = collector(CHECKS)
 
 @check("family.modes")
 def _modes(ctx: Ctx) -> None:
-    link, n = ctx.on_slot()
+    link, _n = ctx.on_slot()
     f = ctx.fam
     slot = ctx.slot(1)
     for mode in Mode:
@@ -39,7 +39,7 @@ def _modes(ctx: Ctx) -> None:
 
 @check("family.contacts")
 def _contacts(ctx: Ctx) -> None:
-    link, n = ctx.on_slot()
+    link, _n = ctx.on_slot()
     f = ctx.fam
     slot = ctx.slot(1)
     for lead in range(len(f.spec.leads)):  # every contact of every lead takes part
@@ -56,7 +56,7 @@ def _contacts(ctx: Ctx) -> None:
 
 @check("family.case")
 def _case(ctx: Ctx) -> None:
-    link, n = ctx.on_slot()
+    link, _n = ctx.on_slot()
     f = ctx.fam
     slot = ctx.slot(1)
     cathode, anode = f.bipole_contacts()
@@ -329,7 +329,7 @@ def _patient_steps(ctx: Ctx) -> None:
     edges = [first for first, _last, _spacing in _bands(spec)[1:]]
     if not edges:
         raise Skip(f"the {f.name}'s amplitude grid has one spacing: its steps are checked by amp.set_and_step")
-    link, n = ctx.on_slot(patient=True)
+    link, _n = ctx.on_slot(patient=True)
     points = f.grid_points("amplitude_ma")
     for edge in edges:
         i = points.index(edge)
