@@ -87,14 +87,12 @@ class DeviceFamily:
             return points[index] if index < len(points) else points[-1] + 1
         return amp + steps * P.BY_KEY[key].patient_step
 
-    def steps_beyond(self, amp: int, limit: int, up: bool = True, mode: Mode = Mode.TONIC) -> int:
-        """The fewest patient steps from ``amp`` that pass ``limit`` (upward or downward)."""
+    def steps_beyond(self, amp: int, limit: int, mode: Mode = Mode.TONIC) -> int:
+        """The fewest patient steps up from ``amp`` that pass ``limit``."""
         n = 1
-        while True:
-            after = self.amp_after_steps(amp, n if up else -n, mode)
-            if (after > limit) if up else (after < limit):
-                return n
+        while self.amp_after_steps(amp, n, mode) <= limit:
             n += 1
+        return n
 
     # contacts and configurations ---------------------------------------------------------
 
@@ -107,7 +105,7 @@ class DeviceFamily:
         return self.spec.leads[index].contacts
 
     def contact(self, lead: int, at: int) -> str:
-        """Contact ``at`` (0-based) of lead ``lead``, moved in so the lead has room after it."""
+        """Contact ``at`` (0-based) of lead ``lead``; its last contact where the lead is shorter."""
         contacts = self.lead(lead)
         return contacts[min(at, len(contacts) - 1)]
 

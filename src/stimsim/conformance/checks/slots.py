@@ -18,13 +18,12 @@ def _read_back(ctx: Ctx) -> None:
     f = ctx.fam
     anode = "CASE" if f.has_case else f.contact(0, 1)
     elec = f"{anode}:+100,{f.contact(0, 3)}:-60,{f.contact(0, 2)}:-40"  # out of order: READ sorts it
-    amp, pw, rate = (f.value("amplitude_ma", 1000), f.value("amplitude_ma", 6000)), \
-        (f.value("pulse_width_us", 100), f.value("pulse_width_us", 400)), (f.value("rate_hz", 40), f.value("rate_hz", 80))
     values = [("AMP", f.value("amplitude_ma", 3250)), ("PW", f.value("pulse_width_us", 210)),
               ("RATE", f.value("rate_hz", 60)), ("IPG", f.value("interphase_us", 20))]
     timing = [("CYCLE_ON_MS", 2000), ("CYCLE_OFF_MS", 3000), ("RAMP_MS", 500)]
-    limits = [("AMP_MIN", amp[0]), ("AMP_MAX", amp[1]), ("PW_MIN", pw[0]), ("PW_MAX", pw[1]), ("RATE_MIN", rate[0]),
-              ("RATE_MAX", rate[1])]
+    limits = [(wire, f.value(key, want)) for wire, key, want in (
+        ("AMP_MIN", "amplitude_ma", 1000), ("AMP_MAX", "amplitude_ma", 6000), ("PW_MIN", "pulse_width_us", 100),
+        ("PW_MAX", "pulse_width_us", 400), ("RATE_MIN", "rate_hz", 40), ("RATE_MAX", "rate_hz", 80))]
     text = " ".join(f"{k}={v}" for k, v in [*values, ("RECHARGE", "PASSIVE"), *timing])
     link, n = ctx.on_slot(f"MODE=TONIC {text} ELEC={elec} " + " ".join(f"{k}={v}" for k, v in limits)
                           + " NAME=Low_back_2", select=False)
