@@ -172,6 +172,13 @@ def test_a_device_that_does_not_echo_seq_fails_at_once_and_says_why() -> None:
     assert "does not echo SEQ" in results[0].why and "OK PROTO=1" in results[0].why
 
 
+def test_a_family_the_suite_does_not_know_fails_the_setup_and_says_which() -> None:
+    with thread_emulator(Mutant(out=_rewrite(rb"FAMILY=SCS-R", b"FAMILY=SCS-X")), pty=True) as (url, _emu):  # type: ignore[arg-type]
+        results = run_checks(url, quick=True)
+    assert [(r.name, r.outcome) for r in results] == [("setup", "FAIL")]
+    assert "HELLO FAMILY=SCS-X is not a family the suite knows" in results[0].why
+
+
 def test_sim_checks_are_skipped_on_a_board_without_emulator_controls() -> None:
     names = {"login.lockout", "sim.reset", "sim.fault", "sim.battery", "sim.charger", "sim.speed_range",
              "status.reply", "cleanup"}
