@@ -94,6 +94,15 @@ class DeviceFamily:
             n += 1
         return n
 
+    def unfit_pulse(self) -> tuple[int, int, int] | None:
+        """(RATE, the largest PW that fits, the smallest PW on the grid that does not) of a
+        tonic program at the fastest tonic rate with active recharge and no gap; None where
+        every pulse width of the family fits."""
+        rate = int(self.param("rate_hz").maximum)
+        fits = P.max_fitting_pw(rate, 0, P.Recharge.ACTIVE)
+        over = [pw for pw in self.grid_points("pulse_width_us") if pw > fits]
+        return (rate, fits, over[0]) if over else None
+
     # contacts and configurations ---------------------------------------------------------
 
     @property

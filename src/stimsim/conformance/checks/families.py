@@ -9,7 +9,7 @@ the family does not have is skipped with the reason.
 from __future__ import annotations
 
 from ...engine import params as P
-from ...engine.params import Mode, Recharge
+from ...engine.params import Mode
 from ...engine.program import Electrodes
 from ..context import Check, Ctx, collector
 from ..device_family import DeviceFamily
@@ -143,7 +143,7 @@ def _bands(spec: P.ParamSpec) -> list[tuple[int, int, int]]:
     return out
 
 
-def off_grid(f: DeviceFamily, mode: Mode, key: str) -> list[tuple[int, int]]:
+def _off_grid(f: DeviceFamily, mode: Mode, key: str) -> list[tuple[int, int]]:
     """(value, the spacing of the band it lies in) for values in range but off the grid: one
     past a band's first point, the last off-grid value of each band, and in a band after the
     first, a value on the band before's spacing but not on its own (2025 on the DRG's 50 uA band)."""
@@ -187,12 +187,12 @@ def _grids(ctx: Ctx) -> None:
             ok(link.req(f"PROG SLOT={slot} {_edge_program(f, mode, **{spec.wire: value})}"), SLOT=slot)
         limit_keys = ([] if spec.param.limits is P.LimitKind.NONE
                       else [P.Limit(spec.param, side).wire for side in ("min", "max")])
-        for value, spacing in off_grid(f, mode, key):
+        for value, spacing in _off_grid(f, mode, key):
             for wire in (spec.wire, *limit_keys):
                 a = link.req(f"PROG SLOT={slot} {_edge_program(f, mode, **{wire: value})}")
                 err(a, "OUT_OF_RANGE", KEY=wire, MIN=spec.minimum, MAX=spec.maximum, STEP=spacing)
     amp = f.param("amplitude_ma")
-    for value, spacing in off_grid(f, Mode.TONIC, "amplitude_ma") if amp.grid is not None else []:
+    for value, spacing in _off_grid(f, Mode.TONIC, "amplitude_ma") if amp.grid is not None else []:
         err(link.req(f"AMP SET={value}"), "OUT_OF_RANGE", KEY="AMP", MIN=amp.minimum, MAX=amp.maximum, STEP=spacing)
     expect(ok(link.req(f"READ SLOT={n}")).get("AMP") == str(f.value("amplitude_ma", 3000)),
            "a refused AMP SET changed the amplitude")
@@ -203,10 +203,8 @@ def _grids(ctx: Ctx) -> None:
 
 def _fit_breaker(f: DeviceFamily) -> tuple[int, int] | None:
     """(RATE, PW) of a tonic pulse that does not fit its period, or None where none does."""
-    rate = int(f.param("rate_hz").maximum)
-    max_pw = P.max_fitting_pw(rate, 0, Recharge.ACTIVE)
-    over = [pw for pw in f.grid_points("pulse_width_us") if pw > max_pw]
-    return (rate, over[0]) if over else None
+    unfit = f.unfit_pulse()
+    return None if unfit is None else (unfit[0], unfit[2])
 
 
 def _bad_sums(f: DeviceFamily) -> str:
@@ -231,7 +229,7 @@ def _order_range(ctx: Ctx) -> None:
     _no_step(a)
     expect(a.reply.get("RULE") is None, f"{fmt(a)}: a range refusal names a RULE")
     for mode, key in _gridded(f)[:1]:
-        value, _spacing = off_grid(f, mode, key)[0]
+        value, _spacing = _off_grid(f, mode, key)[0]
         wire = f.param(key, mode).wire
         other = next(s for k, s in f.params(mode).items() if s.param.required and k != key)
         a = link.req(f"PROG SLOT={n} {f.program_of({wire: value, other.wire: other.maximum + 1}, mode)}")
@@ -256,7 +254,7 @@ def _order_grid(ctx: Ctx) -> None:
     n = ctx.slot(0)
     mode, key = gridded[0]
     spec = f.param(key, mode)
-    value, spacing = off_grid(f, mode, key)[0]
+    value, spacing = _off_grid(f, mode, key)[0]
     configs = [_bad_sums(f)]
     if f.spec.bipolar_per_lead:
         configs.append(f"{f.lead(0)[0]}:-100,{f.lead(1)[0]}:+100")

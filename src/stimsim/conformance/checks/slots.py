@@ -130,16 +130,15 @@ def _fit(ctx: Ctx) -> None:
     link = ctx.session(clinician=True)
     n = ctx.slot(0)
     f = ctx.fam
-    rate = f.param("rate_hz").maximum
-    max_pw = P.max_fitting_pw(rate, 0, Recharge.ACTIVE)
-    over = [pw for pw in f.grid_points("pulse_width_us") if pw > max_pw]
-    if not over:
+    unfit = f.unfit_pulse()
+    if unfit is None:
         raise Skip(f"every pulse width of the {f.name} fits its period (up to {f.param('pulse_width_us').maximum} us "
-                   f"at {rate} Hz, the fastest tonic rate)")
+                   f"at {f.param('rate_hz').maximum} Hz, the fastest tonic rate)")
+    rate, max_pw, unfit_pw = unfit
     fits = max(pw for pw in f.grid_points("pulse_width_us") if pw <= max_pw)
     amp = f.value("amplitude_ma", 1000)
     cathode, anode = f.bipole_contacts()
-    err(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=over[0], RATE=rate)}"), "OUT_OF_RANGE", RULE="FIT", KEY="PW",
+    err(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=unfit_pw, RATE=rate)}"), "OUT_OF_RANGE", RULE="FIT", KEY="PW",
         MAX=max_pw)
     ok(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=fits, RATE=rate)}"))
     if f.offers(Mode.BURST):
@@ -150,10 +149,10 @@ def _fit(ctx: Ctx) -> None:
                                                     INTRA_HZ=intra)),
             "OUT_OF_RANGE", RULE="FIT", KEY="BURST_N", MAX=max_n)
     # Among OUT_OF_RANGE causes the electrodes come before the fit, and the fit before the limits.
-    err(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=over[0], RATE=rate, elec=f'{cathode}:-100,{anode}:+50')}"),
+    err(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=unfit_pw, RATE=rate, elec=f'{cathode}:-100,{anode}:+50')}"),
         "OUT_OF_RANGE", RULE="ELECTRODES", KEY="ELEC")
     below = f.amp_after_steps(amp, -1)
-    err(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=over[0], RATE=rate, AMP_MAX=below)}"),
+    err(link.req(f"PROG SLOT={n} {f.program(AMP=amp, PW=unfit_pw, RATE=rate, AMP_MAX=below)}"),
         "OUT_OF_RANGE", RULE="FIT", KEY="PW", MAX=max_pw)
 
 
