@@ -12,6 +12,7 @@ import pytest
 from stimsim.cli import main
 from stimsim.conformance import CHECKS, run_checks, summary
 from stimsim.conformance.port_command import started_device
+from stimsim.engine.params import Family
 from stimsim.generator.virtual_generator import VirtualGenerator
 from stimsim.protocol import codec
 
@@ -21,9 +22,25 @@ pytestmark = pytest.mark.usefixtures("no_leaks")
 LINE = re.compile(r"^(PASS [a-z0-9_.]+|FAIL [a-z0-9_.]+: .+|SKIP [a-z0-9_.]+: .+)$")
 
 
-def test_ci_command_passes_every_check_against_the_emulator_on_a_pty() -> None:
-    done = subprocess.run([PY, "-m", "stimsim", "conformance", "--", PY, "-m", "stimsim", "emulate", "--pty"],
-                          capture_output=True, text=True, timeout=120)
+#: What a pty cannot show (a new TCP connection, an idle TCP client) is skipped on every family.
+PTY_SKIPS = {"session.idle_client_dropped", "session.new_connection_patient"}
+NO_GRID = {"family.grids", "family.order_grid_second", "family.patient_grid_steps"}
+#: The checks each family cannot take, each skipped naming the family (others: as the SCS-R).
+FAMILY_SKIPS = {
+    Family.SCS_R: NO_GRID | {"sim.battery_eos"},
+    Family.SCS_P: NO_GRID | {"prog.defaults", "sim.charger"},
+    Family.ETS: NO_GRID | {"sim.battery_eos", "sim.charger"},
+    Family.DRG: {"prog.burst_read_back", "prog.defaults", "prog.fit", "prog.unsafe_contact_current",
+                 "amp.unsafe_contact_current", "family.order_electrodes_before_fit", "sim.charger"},
+}
+
+
+@pytest.mark.parametrize("family", list(Family))
+def test_ci_command_passes_every_check_against_the_emulator_on_a_pty(family: Family) -> None:
+    # One emulator per family; the 10 s TEST lease is waited for once (it has no family rule).
+    quick = [] if family is Family.SCS_R else ["--quick"]
+    done = subprocess.run([PY, "-m", "stimsim", "conformance", *quick, "--", PY, "-m", "stimsim", "emulate", "--pty",
+                           "--family", family.value], capture_output=True, text=True, timeout=120)
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stdout + done.stderr
     counts = re.fullmatch(r"(\d+) passed, 0 failed, (\d+) skipped", lines[-1])
@@ -32,9 +49,11 @@ def test_ci_command_passes_every_check_against_the_emulator_on_a_pty() -> None:
     names = [line.split()[1].rstrip(":") for line in lines[:-1]]
     assert names == [name for name, _ in CHECKS] + ["cleanup"]
     assert int(counts.group(1)) + int(counts.group(2)) == len(CHECKS) + 1 >= 60
-    # only what a pty cannot show is skipped: a new TCP connection, an idle TCP client
-    assert sorted(x.split()[1].rstrip(":") for x in lines if x.startswith("SKIP")) == [
-        "session.idle_client_dropped", "session.new_connection_patient"]
+    skipped = {x.split()[1].rstrip(":"): x.split(": ", 1)[1] for x in lines if x.startswith("SKIP")}
+    by_family = FAMILY_SKIPS.get(family, FAMILY_SKIPS[Family.SCS_R])
+    assert set(skipped) == PTY_SKIPS | by_family | ({"test.lease_timeout"} if quick else set())
+    for name in by_family:
+        assert f"the {family.value}" in skipped[name], skipped[name]  # a skip names the family
     assert "PIN is the default 0000" in done.stderr  # the emulator's own message passes through
 
 
@@ -62,8 +81,9 @@ class Mutant:
     """A generator whose bytes are bent by ``out`` (answers) and ``into`` (requests)."""
 
     def __init__(self, out: Callable[[bytes], bytes] = lambda b: b,
-                 into: Callable[[VirtualGenerator, bytes], bytes | None] | None = None) -> None:
-        self.gen = VirtualGenerator(time.monotonic, rng_seed=5)
+                 into: Callable[[VirtualGenerator, bytes], bytes | None] | None = None,
+                 family: Family = Family.SCS_R) -> None:
+        self.gen = VirtualGenerator(time.monotonic, rng_seed=5, family=family)
         self.out = out
         self.into = into
 
@@ -115,9 +135,28 @@ def _echo_no_seq(data: bytes) -> bytes:
     return out
 
 
+def _rewrite(pattern: bytes, replacement: bytes) -> Callable[[bytes], bytes]:
+    """Device lines with ``pattern`` replaced, sealed again with a good CRC."""
+    def out(data: bytes) -> bytes:
+        lines = []
+        for line in data.splitlines(keepends=True):
+            body = line.rstrip(b"\r\n").rsplit(b" *", 1)[0]
+            changed = re.sub(pattern, replacement, body)
+            lines.append(line if changed == body else codec.seal(changed.decode()))
+        return b"".join(lines)
+    return out
+
+
 @pytest.mark.parametrize("mutant, failing", [
     (Mutant(out=_lower_crc), {"framing.reply_lines", "framing.device_lines_valid"}),
     (Mutant(out=_events_first), {"stop.while_stimulating"}),
+    # An SCS-R that says it is a DRG breaks the DRG's rules: no case, a bipole on each lead, grids.
+    (Mutant(out=_rewrite(rb"FAMILY=SCS-R", b"FAMILY=DRG")),
+     {"family.case", "family.bipolar_per_lead", "family.grids", "family.ranges", "impedance.reply"}),
+    # A DRG whose grid refusals do not say the grid's spacing.
+    (Mutant(out=_rewrite(rb" STEP=[0-9]+", b""), family=Family.DRG), {"family.grids", "family.order_grid_second"}),
+    # A DRG that says a step down from 2 mA went 100 uA down, as on the SCS implants.
+    (Mutant(out=_rewrite(rb"OK AMP=1975$", b"OK AMP=1900"), family=Family.DRG), {"family.patient_grid_steps"}),
 ])
 def test_the_suite_catches_a_device_that_breaks_a_rule(mutant: Mutant, failing: set[str]) -> None:
     names = failing | {"hello.reply", "status.reply"}
@@ -131,6 +170,13 @@ def test_a_device_that_does_not_echo_seq_fails_at_once_and_says_why() -> None:
         results = run_checks(url, quick=True)
     assert [(r.name, r.outcome) for r in results] == [("setup", "FAIL")]
     assert "does not echo SEQ" in results[0].why and "OK PROTO=1" in results[0].why
+
+
+def test_a_family_the_suite_does_not_know_fails_the_setup_and_says_which() -> None:
+    with thread_emulator(Mutant(out=_rewrite(rb"FAMILY=SCS-R", b"FAMILY=SCS-X")), pty=True) as (url, _emu):  # type: ignore[arg-type]
+        results = run_checks(url, quick=True)
+    assert [(r.name, r.outcome) for r in results] == [("setup", "FAIL")]
+    assert "HELLO FAMILY=SCS-X is not a family the suite knows" in results[0].why
 
 
 def test_sim_checks_are_skipped_on_a_board_without_emulator_controls() -> None:

@@ -3,6 +3,8 @@ wire, IMPEDANCE without a case, the trial stimulator's pack and the DRG's patien
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import serial
 
@@ -125,3 +127,26 @@ def test_emulate_refuses_an_unknown_family(capsys: pytest.CaptureFixture[str]) -
         main(["emulate", "--family", "XYZ"])
     assert exc.value.code == 2
     assert "'XYZ' is not a device family (SCS-R, SCS-P, ETS, DRG)" in capsys.readouterr().err
+
+
+def test_read_shows_the_amplitude_range_of_the_family() -> None:
+    # Without AMP_MIN/AMP_MAX a slot's patient range is the mode's range on the family: the DRG's
+    # 0..6000, not the SCS modes' 0..20000 (which the DRG itself refuses as AMP_MAX).
+    gen = _gen(Family.DRG)
+    (reply,) = send(gen, f"READ SLOT={_write(gen)}")
+    assert reply.endswith("AMP_MIN=0 AMP_MAX=6000")
+    transcript(gen, [(f"PROG SLOT=2 {reply[len('OK SLOT=1 '):]}", "OK SLOT=2")])  # what READ says, PROG takes
+
+
+def test_a_drg_slot_survives_a_new_generator_on_the_same_folder(state_dir: Path, clock: FakeClock) -> None:
+    gen = VirtualGenerator(clock, state_dir=state_dir, rng_seed=7, family=Family.DRG)
+    login(gen)
+    read = send(gen, f"READ SLOT={_write(gen)}")
+    again = VirtualGenerator(clock, state_dir=state_dir, rng_seed=8, family=Family.DRG)
+    assert again.startup_warning is None
+    assert send(again, "READ SLOT=1") == read
+
+
+def _write(gen: VirtualGenerator) -> int:
+    transcript(gen, [(f"PROG SLOT=1 {DRG_TONIC}", "OK SLOT=1")])
+    return 1

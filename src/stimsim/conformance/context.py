@@ -13,10 +13,9 @@ from ..engine.program import DeviceModel, Electrodes, Program
 from ..protocol.codec import Event, Reply
 from ..protocol.limits import DEFAULT_PIN
 from ..protocol.login import proof as login_proof
-from .expect import ok
+from .device_family import DeviceFamily
+from .expect import err, ok
 from .link import Answer, Fail, Link, Skip
-
-PROG_DEFAULT = "MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100"  #: a plain program a check writes
 
 
 @dataclass
@@ -34,6 +33,7 @@ class Ctx:
     chemistry: str = "LIION"
     charging0: bool = False
     mri0: bool = False
+    fam: DeviceFamily = field(default_factory=DeviceFamily)  #: the family HELLO names (none: SCS-R)
     device: DeviceModel = field(default_factory=DeviceModel)
     log_top: int = 0
     #: the command that started the device (``stimsim conformance -- COMMAND``), if any:
@@ -62,14 +62,31 @@ class Ctx:
             self.login()
         return self.link
 
-    def on_slot(self, rest: str = PROG_DEFAULT, *, n: int = 0, ack: bool = False, select: bool = True,
+    def plain(self) -> str:
+        """A plain tonic program a check writes: 3 mA, 200 us, 50 Hz, a bipole on lead A (each
+        on the family's grid)."""
+        f = self.fam
+        return f.program(AMP=f.value("amplitude_ma", 3000), PW=f.value("pulse_width_us", 200),
+                         RATE=f.value("rate_hz", 50))
+
+    def need_mode(self, mode: Mode) -> None:
+        """Skip (naming the family) where the family has no ``mode``, after checking that a
+        program of that mode is refused with ``ERR BAD_ARG KEY=MODE``."""
+        if self.fam.offers(mode):
+            return
+        link = self.session(clinician=True)
+        err(link.req(f"PROG SLOT={self.slot(0)} {self.fam.program(mode)}"), "BAD_ARG", KEY="MODE")
+        raise Skip(f"the {self.fam.name} has no {mode.value} mode (its PROG MODE={mode.wire} is refused with "
+                   "ERR BAD_ARG KEY=MODE, as it should be)")
+
+    def on_slot(self, rest: str | None = None, *, n: int = 0, ack: bool = False, select: bool = True,
                 patient: bool = False) -> tuple[Link, int]:
         """The opening most checks share: a fresh clinician session, the suite's slot ``n``
         written with ``rest`` (PROG) and selected; ``patient`` logs the clinician out.
         Returns the link and the slot number."""
         link = self.session(clinician=True)
         slot = self.slot(n)
-        self.prog(slot, rest, ack=ack)
+        self.prog(slot, self.plain() if rest is None else rest, ack=ack)
         if select:
             ok(link.req(f"SELECT SLOT={slot}"))
         if patient:
@@ -89,10 +106,9 @@ class Ctx:
             raise Skip("not enough slots to write to")
         return self.slots[n]
 
-    def prog(self, slot: int, rest: str = PROG_DEFAULT, *,
-             ack: bool = False) -> Reply:
+    def prog(self, slot: int, rest: str | None = None, *, ack: bool = False) -> Reply:
         suffix = " ACK=CHARGE" if ack else ""
-        return ok(self.link.req(f"PROG SLOT={slot} {rest}{suffix}"), SLOT=slot)
+        return ok(self.link.req(f"PROG SLOT={slot} {self.plain() if rest is None else rest}{suffix}"), SLOT=slot)
 
     def status(self) -> Reply:
         return ok(self.link.req("STATUS"))
@@ -124,6 +140,22 @@ def density(ctx: Ctx, amp: int, pw: int, elec: str) -> tuple[str, str, str] | No
         return None
     c = max(over, key=lambda c: c.shannon_k)
     return c.contact.upper(), f"{c.shannon_k:.2f}", f"{c.density_uc_cm2:.1f}"
+
+
+def zone_program(ctx: Ctx) -> tuple[int, int, str, tuple[str, str, str]]:
+    """(AMP, PW, ELEC, (CONTACT, K, D)) of a tonic program in the charge-density zone, one
+    patient step below the top of the family's amplitude range or lower (about 10 mA x 500 us
+    on one cathode); Skip where the family's ranges reach no such program."""
+    f = ctx.fam
+    amp = f.value("amplitude_ma", 10_000)
+    if f.amp_after_steps(amp, 1) > f.param("amplitude_ma").maximum:
+        amp = f.amp_after_steps(amp, -1)
+    pw = f.value("pulse_width_us", 500)
+    _cathode, elec = f.single_cathode()
+    zone = density(ctx, amp, pw, elec)
+    if zone is None:
+        raise Skip(f"no tonic program of the {f.name} within its ranges is in the charge-density zone")
+    return amp, pw, elec, zone
 
 
 def read_log(link: Link, text: str = "LOG") -> tuple[Answer, list[Event]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ..engine import battery
 from ..engine import params as P
 from ..engine.atomic_file import atomic_write_text
 from ..engine.program import DeviceModel
@@ -25,6 +26,7 @@ from ..protocol.login import proof as login_proof
 from ..protocol.transport import TransportError
 from .checks import CHECKS
 from .context import Check, CheckFn, Ctx
+from .device_family import DeviceFamily, UnknownFamily
 from .expect import ok
 from .link import Fail, Link, Skip, fmt
 from .port_command import CommandError, started_device
@@ -32,7 +34,10 @@ from .report import json_report, junit_report
 
 
 def setup(ctx: Ctx) -> None:
-    ctx.hello()
+    try:
+        ctx.fam = DeviceFamily.named(ctx.hello().get("FAMILY"))
+    except UnknownFamily as exc:
+        raise Fail(str(exc)) from None
     st = ctx.status()
     ctx.active0 = int(st.get("SLOT") or "1")
     ctx.charging0 = st.get("CHG") == "1"
@@ -64,11 +69,11 @@ def setup(ctx: Ctx) -> None:
     ctx.slots = usable[:3]
     z = ok(link.req("IMPEDANCE", timeout=1.0))
     overrides = {}
-    for contact in P.CONTACTS:
+    for contact in ctx.fam.spec.contacts:
         value = z.get(f"Z{contact.upper()}")
         if value is not None and value.isdigit():
             overrides[contact] = float(value)
-    ctx.device = DeviceModel().with_impedances(overrides)
+    ctx.device = DeviceModel(family=ctx.fam.family).with_impedances(overrides)
     link.req("STOP", seq=None)
 
 
@@ -101,7 +106,7 @@ def cleanup(ctx: Ctx) -> None:
     do("MRI ON" if ctx.mri0 else "MRI OFF")
     if ctx.sim:
         do("SIM FAULT=NONE")
-        if not ctx.charging0 and ctx.chemistry == "LIION":
+        if not ctx.charging0 and _rechargeable(ctx.chemistry):
             do("SIM CHARGE=0")
         if ctx.battery0 is not None:
             do(f"SIM BATT={ctx.battery0}")
@@ -125,6 +130,12 @@ def cleanup(ctx: Ctx) -> None:
     link.req("STOP", seq=None)
     if problems:
         raise Fail("; ".join(problems))
+
+
+def _rechargeable(chem: str) -> bool:
+    """Whether BATT's ``CHEM=`` names a cell with a charger."""
+    cell = battery.CELLS.get(chem.lower())
+    return cell is not None and cell.rechargeable
 
 
 @dataclass

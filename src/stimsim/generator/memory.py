@@ -40,7 +40,7 @@ def memory_data(gen: GeneratorState) -> dict[str, Any]:
     slots = {}
     for n, slot in enumerate(gen.slots, start=1):
         if slot is not None:
-            record = dict(read_args(n, slot.program))
+            record = dict(read_args(n, slot.program, gen.family))
             record["CLIN_AMP"] = str(slot.clinician_amp_ua)
             slots[str(n)] = record
     return {

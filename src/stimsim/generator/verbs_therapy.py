@@ -48,7 +48,7 @@ def verb_read(gen: GeneratorState, req: Request) -> list[ArgPair]:
     slot = gen.slots[n - 1]
     if slot is None:
         raise state("EMPTY")
-    return read_args(n, slot.program)
+    return read_args(n, slot.program, gen.family)
 
 
 def verb_erase(gen: GeneratorState, req: Request) -> list[ArgPair]:

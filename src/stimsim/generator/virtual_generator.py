@@ -236,8 +236,8 @@ class VirtualGenerator:
             "ram": {
                 "role": self.state.role, "strict": self.state.strict, "stim": self.state.stim, "mri": self.state.mri,
                 "active_program": self.state.active_program(),
-                "test": None if test is None else (read_args(self.state.active, test.program), test.clinician_amp_ua,
-                                                   test.last_ok),
+                "test": None if test is None else (read_args(self.state.active, test.program, self.state.family),
+                                                   test.clinician_amp_ua, test.last_ok),
                 "boot": self.state.boot_id,
             },
             "environment": {"speed": self.state.speed, "faults": dict(self.state.faults), "on_charger": b.on_charger,

@@ -98,10 +98,11 @@ def parse_electrodes(text: str) -> Electrodes:
     return electrodes
 
 
-def read_args(slot_no: int, program: Program) -> list[ArgPair]:
+def read_args(slot_no: int, program: Program, family: P.Family = P.Family.SCS_R) -> list[ArgPair]:
     """The READ reply's arguments, in the documented order (also the state file's record):
     every parameter the mode takes, RECHARGE after the pulse's own, the limits that always
-    hold (amplitude: its effective range) and those that are set."""
+    hold (amplitude: its effective range, an unset side the mode's range on ``family``) and
+    those that are set."""
     taken = P.MODES[program.mode].ranges
     out: list[ArgPair] = [("SLOT", str(slot_no)), ("MODE", program.mode.wire)]
     for section in P.Section:
@@ -114,7 +115,7 @@ def read_args(slot_no: int, program: Program) -> list[ArgPair]:
             continue
         lo, hi = P.Limit(param, "min"), P.Limit(param, "max")
         if param.limits is P.LimitKind.RANGE:
-            low, high = program.limits.range_of(param.key, program.mode)
+            low, high = program.limits.range_of(param.key, program.mode, family)
             out += [(lo.wire, str(low)), (hi.wire, str(high))]
             continue
         for limit in (lo, hi):
@@ -126,11 +127,11 @@ def read_args(slot_no: int, program: Program) -> list[ArgPair]:
     return out
 
 
-def program_args(program: Program, *, slot: bool = True) -> list[tuple[str, str]]:
+def program_args(program: Program, *, slot: bool = True, family: P.Family = P.Family.SCS_R) -> list[tuple[str, str]]:
     """PROG arguments for ``program`` (``slot=False``: TEST's), in READ's order.
 
     Every value is sent, defaults included, so what the device stores never depends on
     its own defaults.
     """
-    args = [(str(k), v) for k, v in read_args(program.slot, program)]
+    args = [(str(k), v) for k, v in read_args(program.slot, program, family)]
     return args if slot else args[1:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Check
-from . import emulator, framing, hardening, reports, sequencing, sessions, slots, therapy, wire
+from . import emulator, families, framing, hardening, reports, sequencing, sessions, slots, therapy, wire
 
 CHECKS: list[Check] = [
     *framing.CHECKS,
@@ -11,6 +11,7 @@ CHECKS: list[Check] = [
     *sessions.CHECKS,
     *hardening.CHECKS,
     *slots.CHECKS,
+    *families.CHECKS,
     *therapy.CHECKS,
     *reports.CHECKS,
     *emulator.CHECKS,

@@ -28,19 +28,18 @@ WRONG = "0" * 64
 
 
 @contextlib.contextmanager
-def own_device(ctx: Ctx, extra: tuple[str, ...] = ()) -> Iterator[Ctx]:
+def own_device(ctx: Ctx, extra: tuple[str, ...] = (), *, why: str = "it locks the device for a while") -> Iterator[Ctx]:
     """A second device from the suite's command (plus ``extra``), for a check that would leave
     the suite's device unusable; Skip where there is no command or it cannot start."""
     if ctx.command is None:
-        raise Skip("it locks the device for a while: run the suite as 'stimsim conformance -- COMMAND' "
-                   "so it can start a device of its own")
+        raise Skip(f"{why}: run the suite as 'stimsim conformance -- COMMAND' so it can start a device of its own")
     if "--state" in ctx.command:
         raise Skip("the device command keeps a --state folder, which a second device would share")
     try:
         with started_device([*ctx.command, *extra], quiet=True) as url:
             link = Link(url)
             try:
-                own = Ctx(link, pin=ctx.pin, quick=ctx.quick, sim=ctx.sim)
+                own = Ctx(link, pin=ctx.pin, quick=ctx.quick, sim=ctx.sim, fam=ctx.fam, device=ctx.device)
                 own.hello()
                 yield own
             finally:
@@ -94,7 +93,7 @@ def _new_connection(ctx: Ctx) -> None:
         raise Skip("the link is not TCP: a pty or serial line has no new connection")
     link, slot = ctx.on_slot()
     amp = ok(link.req(f"READ SLOT={slot}")).get("AMP")
-    ok(link.req("TEST MODE=TONIC AMP=1000 PW=200 RATE=50 ELEC=4:-100,5:+100"))
+    ok(link.req(f"TEST {ctx.fam.program(PW=ctx.fam.value('pulse_width_us', 200))}"))
     for pause in (0.2, 0.5, 1.0):  # the device may not have seen the old connection go yet
         link.reopen(pause)
         mark = link.mark()
@@ -105,8 +104,7 @@ def _new_connection(ctx: Ctx) -> None:
     expect((st.get("ROLE"), st.get("TEST"), st.get("AMP")) == ("PATIENT", "0", amp),
            f"a new connection found ROLE={st.get('ROLE')} TEST={st.get('TEST')} AMP={st.get('AMP')}: "
            f"expected ROLE=PATIENT TEST=0 AMP={amp} (the last client's TEST ended, its slot back)")
-    err(link.send(f"PROG SLOT={slot} MODE=TONIC AMP=1000 PW=200 RATE=50 ELEC=4:-100,5:+100\r\n".encode()),
-        "DENIED", NEED="CLINICIAN")
+    err(link.send(f"PROG SLOT={slot} {ctx.plain()}\r\n".encode()), "DENIED", NEED="CLINICIAN")
     err(link.send(b"CONFIG PIN=9999\r\n"), "DENIED", NEED="CLINICIAN")
     link.settle(0.05)
     expect(not link.events("TEST", mark), "a new connection got a !TEST event for the last client's TEST")

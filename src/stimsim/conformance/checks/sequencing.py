@@ -60,10 +60,11 @@ def _resend(ctx: Ctx) -> None:
     amp0 = int(ctx.status().get("AMP") or "0")
     line = link.build("AMP STEP=+1")
     first = link.send(line)
-    ok(first, AMP=amp0 + 100)
+    amp1 = ctx.fam.amp_after_steps(amp0, 1)
+    ok(first, AMP=amp1)
     again = link.send(line)
     expect(again.raw == first.raw, f"resend answered {again.raw!r}, first answer was {first.raw!r}")
-    expect(ctx.status().get("AMP") == str(amp0 + 100), "a byte-identical resend was executed again")
+    expect(ctx.status().get("AMP") == str(amp1), "a byte-identical resend was executed again")
     # In any mode: also without strict.
     ok(link.req("HELLO STRICT=0"), STRICT=0)
     line = link.build("AMP STEP=+1")
@@ -71,7 +72,7 @@ def _resend(ctx: Ctx) -> None:
     again = link.send(line)
     expect(again.raw == first.raw, "non-strict resend was not answered from the cache")
     a = link.send(link.build("STATUS", seq=None))
-    expect(a.reply.get("AMP") == str(amp0 + 200), "non-strict resend was executed again")
+    expect(a.reply.get("AMP") == str(ctx.fam.amp_after_steps(amp1, 1)), "non-strict resend was executed again")
 
 
 @check("seq.resend_with_crc_in_other_case")
@@ -177,6 +178,13 @@ def _precedence(ctx: Ctx) -> None:
     err(link.req("FROB X=1"), "UNKNOWN_VERB")
     err(link.req("PROG SLOT=99 FOO=1"), "DENIED", NEED="CLINICIAN")
     ctx.login()
-    err(link.req("PROG SLOT=99 FOO=1 MODE=TONIC AMP=1 PW=20 RATE=2 ELEC=1:-100,2:+100"), "BAD_ARG", KEY="FOO")
-    err(link.req("PROG SLOT=99 MODE=TONIC AMP=30000 PW=5000 RATE=50 ELEC=1:-100,2:+100"), "OUT_OF_RANGE")
-    err(link.req("PROG SLOT=1 MODE=TONIC AMP=20000 PW=5000 RATE=50 ELEC=1:-100,2:+100"), "OUT_OF_RANGE", KEY="PW")
+    f = ctx.fam
+    elec = f.bipole(0, 0)
+    err(link.req(f"PROG SLOT=99 FOO=1 {f.program(AMP=1, elec=elec)}"), "BAD_ARG", KEY="FOO")
+    amp, pw = f.param("amplitude_ma"), f.param("pulse_width_us")
+    err(link.req(f"PROG SLOT=99 {f.program(AMP=amp.maximum + 10_000, PW=pw.maximum * 5, elec=elec)}"),
+        "OUT_OF_RANGE")
+    # The range comes before safety: the top amplitude on one contact breaks the interlock (or,
+    # where the range cannot reach it, needs the charge-density acknowledgement).
+    err(link.req(f"PROG SLOT=1 {f.program(AMP=amp.maximum, PW=pw.maximum * 5, elec=elec)}"), "OUT_OF_RANGE",
+        KEY="PW")

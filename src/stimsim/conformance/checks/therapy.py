@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from ...engine import params as P
-from ...engine.params import Mode
-from ..context import Check, Ctx, collector, density
+from ...protocol.codec import ArgPair
+from ..context import Check, Ctx, collector, density, zone_program
 from ..expect import err, expect, ok, ok_answer
 from ..link import QUIET_S, Skip
 
@@ -28,40 +29,55 @@ def _stim(ctx: Ctx) -> None:
 
 @check("amp.set_and_step")
 def _amp(ctx: Ctx) -> None:
-    link, n = ctx.on_slot("MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100 AMP_MIN=1000 AMP_MAX=4000", patient=True)
-    ok(link.req("AMP SET=3500"), AMP=3500)
-    ok(link.req("AMP STEP=+2"), AMP=3700)
-    ok(link.req("AMP STEP=-1"), AMP=3600)
-    expect(ctx.status().get("AMP") == "3600", "STATUS does not show the new amplitude")
-    expect(ok(link.req(f"READ SLOT={n}")).get("AMP") == "3600", "the patient's amplitude did not persist in the slot")
-    err(link.req("AMP SET=4100"), "LIMIT", KEY="AMP", MIN=1000, MAX=4000)
-    err(link.req("AMP STEP=+5"), "LIMIT", KEY="AMP", MIN=1000, MAX=4000)
-    err(link.req("AMP SET=900"), "LIMIT", KEY="AMP", MIN=1000, MAX=4000)
-    amp = P.PARAMS[Mode.TONIC]["amplitude_ma"]
-    err(link.req(f"AMP SET={amp.maximum + 1}"), "OUT_OF_RANGE", KEY="AMP", MIN=amp.minimum, MAX=amp.maximum)
-    expect(ctx.status().get("AMP") == "3600", "a refused AMP changed the amplitude (no clamping allowed)")
+    f = ctx.fam
+    lo, hi = f.value("amplitude_ma", 1000), f.value("amplitude_ma", 4000)
+    link, n = ctx.on_slot(f"{ctx.plain()} AMP_MIN={lo} AMP_MAX={hi}", patient=True)
+    amp = f.value("amplitude_ma", 3500)
+    ok(link.req(f"AMP SET={amp}"), AMP=amp)
+    amp = f.amp_after_steps(amp, 2)
+    ok(link.req("AMP STEP=+2"), AMP=amp)
+    amp = f.amp_after_steps(amp, -1)
+    ok(link.req("AMP STEP=-1"), AMP=amp)
+    expect(ctx.status().get("AMP") == str(amp), "STATUS does not show the new amplitude")
+    expect(ok(link.req(f"READ SLOT={n}")).get("AMP") == str(amp), "the patient's amplitude did not persist in the slot")
+    err(link.req(f"AMP SET={f.amp_after_steps(hi, 1)}"), "LIMIT", KEY="AMP", MIN=lo, MAX=hi)
+    err(link.req(f"AMP STEP=+{f.steps_beyond(amp, hi)}"), "LIMIT", KEY="AMP", MIN=lo, MAX=hi)
+    err(link.req(f"AMP SET={f.amp_after_steps(lo, -1)}"), "LIMIT", KEY="AMP", MIN=lo, MAX=hi)
+    spec = f.param("amplitude_ma")
+    err(link.req(f"AMP SET={spec.maximum + 1}"), "OUT_OF_RANGE", KEY="AMP", MIN=spec.minimum, MAX=spec.maximum)
+    expect(ctx.status().get("AMP") == str(amp), "a refused AMP changed the amplitude (no clamping allowed)")
     err(link.req("AMP"), "BAD_ARG")
-    err(link.req("AMP SET=3000 STEP=+1"), "BAD_ARG")
+    err(link.req(f"AMP SET={amp} STEP=+1"), "BAD_ARG")
 
 
-@check("amp.safety")
-def _amp_safety(ctx: Ctx) -> None:
+@check("amp.unsafe_contact_current")
+def _amp_contact_current(ctx: Ctx) -> None:
+    f = ctx.fam
     cap = P.CONTACT_CURRENT_MAX_UA
-    link, n = ctx.on_slot(f"MODE=TONIC AMP={cap - 100} PW=40 RATE=50 ELEC=4:-100,CASE:+100", ack=True, patient=True)
-    err(link.req("AMP STEP=+2"), "UNSAFE", RULE="CONTACT_CURRENT", CONTACT=4, MAX=cap)
-    ctx.login()
+    top = f.param("amplitude_ma").maximum
+    if top <= cap:
+        raise Skip(f"the {f.name}'s amplitude (at most {top} uA) cannot reach the {cap} uA per-contact interlock")
+    cathode, elec = f.single_cathode()
+    amp = cap - 100
+    link, n = ctx.on_slot(f.program(AMP=amp, PW=f.value("pulse_width_us", 40), elec=elec), ack=True, patient=True)
+    err(link.req(f"AMP STEP=+{f.steps_beyond(amp, cap)}"), "UNSAFE", RULE="CONTACT_CURRENT", CONTACT=cathode,
+        MAX=cap)
+    expect(ctx.status().get("AMP") == str(amp), "a refused AMP changed the amplitude")
+
+
+@check("amp.unsafe_charge_density")
+def _amp_density(ctx: Ctx) -> None:
     # A clinician-acknowledged program in the zone: the patient may go down and back up to
     # the clinician's amplitude, never above it.
-    zone = density(ctx, 10000, 500, "4:-100,CASE:+100")
-    expect(zone is not None and density(ctx, 10000, 500, "4:-100,CASE:+100") is not None, "internal: zone")
-    ctx.prog(n, "MODE=TONIC AMP=10000 PW=500 RATE=50 ELEC=4:-100,CASE:+100", ack=True)
-    ok(link.req("LOGOUT"))
-    ok(link.req("AMP STEP=-1"), AMP=9900)
-    ok(link.req("AMP STEP=+1"), AMP=10000)
-    above = density(ctx, 10100, 500, "4:-100,CASE:+100")
+    f = ctx.fam
+    amp, pw, elec, _zone = zone_program(ctx)
+    link, n = ctx.on_slot(f.program(AMP=amp, PW=pw, elec=elec), ack=True, patient=True)
+    ok(link.req("AMP STEP=-1"), AMP=f.amp_after_steps(amp, -1))
+    ok(link.req("AMP STEP=+1"), AMP=amp)
+    above = density(ctx, f.amp_after_steps(amp, 1), pw, elec)
     assert above is not None
     err(link.req("AMP STEP=+1"), "UNSAFE", RULE="CHARGE_DENSITY", CONTACT=above[0], K=above[1], D=above[2])
-    expect(ctx.status().get("AMP") == "10000", "a refused AMP changed the amplitude")
+    expect(ctx.status().get("AMP") == str(amp), "a refused AMP changed the amplitude")
 
 
 @check("mri.mode")
@@ -94,11 +110,14 @@ def _mri(ctx: Ctx) -> None:
 def _test(ctx: Ctx) -> None:
     link, n = ctx.on_slot()
     saved = ok(link.req(f"READ SLOT={n}")).args
-    ok(link.req("TEST MODE=TONIC AMP=4200 PW=250 RATE=70 ELEC=4:-100,6:+100"), TEST="ON")
+    f = ctx.fam
+    amp = f.value("amplitude_ma", 4200)
+    trial = f.program(AMP=amp, PW=f.value("pulse_width_us", 250), RATE=f.value("rate_hz", 70), elec=f.bipole(0, 2))
+    ok(link.req(f"TEST {trial}"), TEST="ON")
     st = ctx.status()
-    expect(st.get("TEST") == "1" and st.get("AMP") == "4200", f"STATUS while testing: {st}")
+    expect(st.get("TEST") == "1" and st.get("AMP") == str(amp), f"STATUS while testing: {st}")
     expect(ok(link.req(f"READ SLOT={n}")).args == saved, "READ during TEST does not show the saved slot")
-    ok(link.req("AMP STEP=+1"), AMP=4300)
+    ok(link.req("AMP STEP=+1"), AMP=f.amp_after_steps(amp, 1))
     expect(ok(link.req(f"READ SLOT={n}")).args == saved, "AMP during TEST changed the saved slot")
     err(link.req(f"SELECT SLOT={n}"), "STATE", REASON="TEST")
     err(link.req(f"ERASE SLOT={n}"), "STATE", REASON="TEST")
@@ -108,7 +127,7 @@ def _test(ctx: Ctx) -> None:
     expect(ev is not None and ev[1].get("TEST") == "OFF" and ev[1].get("REASON") == "END",
            f"TEST END sent {ev[1] if ev else 'no event'}, expected !TEST TEST=OFF REASON=END")
     st = ctx.status()
-    expect(st.get("TEST") == "0" and st.get("AMP") == "3000", f"STATUS after TEST END: {st}")
+    expect(st.get("TEST") == "0" and st.get("AMP") == saved_amp(saved), f"STATUS after TEST END: {st}")
     mark = link.mark()
     ok(link.req("TEST END"), TEST="OFF")
     link.settle(QUIET_S)
@@ -118,13 +137,12 @@ def _test(ctx: Ctx) -> None:
 @check("test.validation")
 def _test_validation(ctx: Ctx) -> None:
     link, n = ctx.on_slot()
-    err(link.req("TEST SLOT=1 MODE=TONIC AMP=3000 PW=200 RATE=50 ELEC=4:-100,5:+100"), "BAD_ARG", KEY="SLOT")
-    pw = P.PARAMS[Mode.TONIC]["pulse_width_us"]
-    err(link.req(f"TEST MODE=TONIC AMP=3000 PW={pw.maximum + 1} RATE=50 ELEC=4:-100,5:+100"), "OUT_OF_RANGE",
-        KEY="PW", MIN=pw.minimum, MAX=pw.maximum)
-    zone = density(ctx, 10000, 500, "4:-100,CASE:+100")
-    assert zone is not None
-    err(link.req("TEST MODE=TONIC AMP=10000 PW=500 RATE=50 ELEC=4:-100,CASE:+100"), "UNSAFE",
+    f = ctx.fam
+    err(link.req(f"TEST SLOT=1 {ctx.plain()}"), "BAD_ARG", KEY="SLOT")
+    pw = f.param("pulse_width_us")
+    err(link.req(f"TEST {f.program(PW=pw.maximum + 1)}"), "OUT_OF_RANGE", KEY="PW", MIN=pw.minimum, MAX=pw.maximum)
+    amp, width, elec, zone = zone_program(ctx)
+    err(link.req(f"TEST {f.program(AMP=amp, PW=width, elec=elec)}"), "UNSAFE",
         RULE="CHARGE_DENSITY", CONTACT=zone[0], K=zone[1], D=zone[2])
     expect(ctx.status().get("TEST") == "0", "a refused TEST started a test")
 
@@ -132,8 +150,10 @@ def _test_validation(ctx: Ctx) -> None:
 @check("test.ends_on_logout_and_hello")
 def _test_ends(ctx: Ctx) -> None:
     link, n = ctx.on_slot()
+    saved = saved_amp(ok(link.req(f"READ SLOT={n}")).args)
+    trial = ctx.fam.program(AMP=ctx.fam.value("amplitude_ma", 3300), PW=ctx.fam.value("pulse_width_us", 200))
     for ender, reason in (("LOGOUT", "LOGOUT"), ("HELLO STRICT=1", "HELLO")):
-        ok(link.req("TEST MODE=TONIC AMP=3300 PW=200 RATE=50 ELEC=4:-100,5:+100"), TEST="ON")
+        ok(link.req(f"TEST {trial}"), TEST="ON")
         a = link.req(ender)
         ok(a)
         if ender.startswith("HELLO"):
@@ -142,7 +162,7 @@ def _test_ends(ctx: Ctx) -> None:
         expect(ev is not None and ev[1].get("REASON") == reason,
                f"{ender} during TEST sent {ev[1] if ev else 'no event'}, expected !TEST TEST=OFF REASON={reason}")
         st = ctx.status()
-        expect(st.get("TEST") == "0" and st.get("AMP") == "3000", f"STATUS after {ender}: {st}")
+        expect(st.get("TEST") == "0" and st.get("AMP") == saved, f"STATUS after {ender}: {st}")
         ctx.login()
 
 
@@ -151,7 +171,7 @@ def _lease(ctx: Ctx) -> None:
     if ctx.quick:
         raise Skip("--quick: the 10 s lease is not waited for")
     link, n = ctx.on_slot()
-    a = link.req("TEST MODE=TONIC AMP=3300 PW=200 RATE=50 ELEC=4:-100,5:+100")
+    a = link.req(f"TEST {ctx.fam.program(AMP=ctx.fam.value('amplitude_ma', 3300))}")
     ok(a, TEST="ON")
     t0 = time.monotonic()
     early = link.wait_event("TEST", a.index, 9.0)
@@ -161,3 +181,8 @@ def _lease(ctx: Ctx) -> None:
     expect(ev is not None and ev[1].get("REASON") == "TIMEOUT",
            f"no !TEST TEST=OFF REASON=TIMEOUT within {took:.1f} s of silence")
     expect(ctx.status().get("TEST") == "0", "STATUS still shows TEST=1 after the lease ran out")
+
+
+def saved_amp(args: Sequence[ArgPair]) -> str:
+    """The AMP= of a READ reply's arguments."""
+    return next((value for key, value in args if key == "AMP"), "")
