@@ -282,3 +282,23 @@ def unseal_poll(gen: VirtualGenerator) -> list[str]:
     from .conftest import unseal
 
     return unseal(gen.poll())
+
+
+@pytest.mark.parametrize("line", ["SIM EPS=9", "SIM POSTURE=UP", "SIM ECAP_NOISE=-1", "ECAP STREAM=on",
+                                  "ECAP SWEEP FROM=1 TO=2", "SIM RESET COUGH", "ECAP X"])
+def test_a_refused_closed_loop_line_changes_nothing(line: str) -> None:
+    gen = _gen()
+    before = gen.snapshot()
+    assert _one(gen, line).startswith("ERR ")
+    after = gen.snapshot()
+    before.pop("seq"), after.pop("seq")  # SEQ bookkeeping moves with every line, refused or not
+    assert after == before
+
+
+def test_the_nerve_settings_are_environment_and_survive_a_reset() -> None:
+    gen = _gen()
+    transcript(gen, [("SIM POSTURE=PRONE", "OK POSTURE=PRONE"), ("SIM EPS=0.5", "OK EPS=0.5"),
+                     ("ECAP STREAM=1", "OK STREAM=1")])
+    gen.reset()
+    nerve = gen.snapshot()["environment"]["nerve"]
+    assert (nerve["posture"], nerve["eps"], nerve["stream"]) == ("prone", 0.5, False)

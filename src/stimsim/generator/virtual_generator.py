@@ -241,11 +241,19 @@ class VirtualGenerator:
                 "boot": self.state.boot_id,
             },
             "environment": {"speed": self.state.speed, "faults": dict(self.state.faults), "on_charger": b.on_charger,
-                            "hot": b.hot, "full": b.full, "reported": b.reported},
+                            "hot": b.hot, "full": b.full, "reported": b.reported, "nerve": self._nerve_settings()},
             "seq": self.state.seq.snapshot(),
             "login": {"nonce": self.state.login.nonce, "wrong": self.state.login.wrong,
                       "locked": self.state.login.locked, "locked_until": self.state.login.locked_until},
         }
+
+    def _nerve_settings(self) -> dict[str, Any] | None:
+        """The closed-loop family's nerve controls and stream (None on another family)."""
+        loop = self.state.ecap
+        if loop is None:
+            return None
+        return {"posture": loop.posture, "cough_until": loop.cough_until, "noise_uv": loop.noise_uv,
+                "eps": loop.eps, "stream": loop.stream}
 
     # --- time ----------------------------------------------------------------------------
 
