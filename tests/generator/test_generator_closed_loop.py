@@ -111,7 +111,8 @@ def test_sense_is_the_last_out_of_range_cause() -> None:
 
 
 @pytest.mark.parametrize("family", [f for f in Family if f is not Family.SCS_CL])
-@pytest.mark.parametrize("extra", ["LOOP=OPEN", "LOOP=ECAP SENSE=7,8", "TARGET_UV=40", "GAIN=5", "SENSE=7,8"])
+@pytest.mark.parametrize("extra", ["LOOP=OPEN", "LOOP=ECAP SENSE=7,8", "TARGET_UV=40", "GAIN=5", "SENSE=7,8",
+                                   "SENSE=x", "LOOP=MAYBE", "GAIN=9999"])
 def test_the_loop_keys_are_refused_on_any_other_family(family: Family, extra: str) -> None:
     gen = _gen(family=family)
     program = "MODE=TONIC AMP=2000 PW=300 RATE=20 ELEC=1:-100,2:+100"
