@@ -591,7 +591,7 @@ class LoopParam:
         return " or ".join(self.choices)
 
 
-LOOP_TARGET_DEFAULT_UV = 50  #: within the reference patient's window (about 9..120 uV at T8)
+LOOP_TARGET_DEFAULT_UV = 50  #: inside the reference patient's window at T8 (about 9..115 uV monopolar, 11..139 bipolar)
 LOOP_GAIN_DEFAULT = 10  #: 10 uA per uV: loop gain g = 0.4 per update with the slope of 40 uV/mA
 
 #: The closed-loop keys, in the order READ and program files give them (after ELEC).
