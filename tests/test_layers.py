@@ -4,7 +4,8 @@
     patient      engine                  (the virtual patient, numpy: a model like the engine)
     record       engine                  (the session record, plain Python)
     protocol     engine
-    generator    protocol, engine        (never host)
+    closedloop   engine, patient         (the virtual nerve and the loop, numpy)
+    generator    protocol, engine, closedloop, patient   (never host; its virtual nerve)
     host         protocol, engine        (never generator)
     conformance  protocol, engine        (it must be able to send what a client never would)
     app          host, engine, patient, record; app/launch.py may also name the built-in generator
@@ -30,7 +31,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "patient": frozenset({"engine"}),
     "record": frozenset({"engine"}),
     "protocol": frozenset({"engine"}),
-    "generator": frozenset({"protocol", "engine"}),
+    "closedloop": frozenset({"engine", "patient"}),
+    "generator": frozenset({"protocol", "engine", "closedloop", "patient"}),
     "host": frozenset({"protocol", "engine"}),
     "conformance": frozenset({"protocol", "engine"}),
     "app": frozenset({"host", "engine", "patient", "record"}),

@@ -126,7 +126,7 @@ def test_emulate_refuses_an_unknown_family(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exc:
         main(["emulate", "--family", "XYZ"])
     assert exc.value.code == 2
-    assert "'XYZ' is not a device family (SCS-R, SCS-P, ETS, DRG)" in capsys.readouterr().err
+    assert "'XYZ' is not a device family (SCS-R, SCS-P, ETS, DRG, SCS-CL)" in capsys.readouterr().err
 
 
 def test_read_shows_the_amplitude_range_of_the_family() -> None:

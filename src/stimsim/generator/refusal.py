@@ -105,6 +105,8 @@ def program_from_values(
     values: Mapping[str, str], device: DeviceModel, *, with_slot: bool, acknowledged: bool = False
 ) -> tuple[Program, bool]:
     """Build and check a Program from wire KEY -> VALUE text (also the state file's form)."""
+    if not device.spec.closed_loop and any(row.wire in values for row in P.LOOP_TABLE):
+        raise bad_arg(P.LOOP_BY_KEY["loop"].wire)  # however they are written: the family has no loop
     try:
         program, ack = decode_program(values, with_slot=with_slot, acknowledged=acknowledged)
     except WireValueError as exc:

@@ -199,7 +199,7 @@ class VirtualGenerator:
         return {
             "stim": self.state.stim,
             "slot": self.state.active,
-            "amp_ua": 0 if program is None else program.amplitude_ua,
+            "amp_ua": self.state.output_amp_ua(),
             "battery_permille": b.permille,
             "soc_percent": b.soc,
             "battery_state": b.state,
@@ -241,11 +241,19 @@ class VirtualGenerator:
                 "boot": self.state.boot_id,
             },
             "environment": {"speed": self.state.speed, "faults": dict(self.state.faults), "on_charger": b.on_charger,
-                            "hot": b.hot, "full": b.full, "reported": b.reported},
+                            "hot": b.hot, "full": b.full, "reported": b.reported, "nerve": self._nerve_settings()},
             "seq": self.state.seq.snapshot(),
             "login": {"nonce": self.state.login.nonce, "wrong": self.state.login.wrong,
                       "locked": self.state.login.locked, "locked_until": self.state.login.locked_until},
         }
+
+    def _nerve_settings(self) -> dict[str, Any] | None:
+        """The closed-loop family's nerve controls and stream (None on another family)."""
+        loop = self.state.ecap
+        if loop is None:
+            return None
+        return {"posture": loop.posture, "cough_until": loop.cough_until, "noise_uv": loop.noise_uv,
+                "eps": loop.eps, "stream": loop.stream}
 
     # --- time ----------------------------------------------------------------------------
 
@@ -269,11 +277,14 @@ class VirtualGenerator:
             until = min(now, max(deadline, self.state.t))
             span = until - self.state.t
             used, events = self.state.battery.step(self.state.power_mw(), span * self.state.speed)
+            before = self.state.t
             if events:
                 self.state.t += used / self.state.speed
+                self.state.loop_advance(before, self.state.t)
                 self.state.battery_events(events)
                 continue
             self.state.t = until
+            self.state.loop_advance(before, until)
             if self.state.test is not None and self.state.t >= deadline:
                 self.state.end_test("TIMEOUT")
         self.state.t = max(self.state.t, now)
@@ -365,6 +376,7 @@ class VirtualGenerator:
             return encode_reply(req.seq, False, refusal.code, refusal.wire_args)
         self.state.enforce_output()
         self.state.settle_battery()
+        self.state.loop_sync()
         if self.state.test is not None:
             self.state.test.last_ok = self.state.t
         return encode_reply(req.seq, True, None, args)

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ..context import Check
-from . import emulator, families, framing, hardening, reports, sequencing, sessions, slots, therapy, wire
+from . import (
+    closed_loop,
+    emulator,
+    families,
+    framing,
+    hardening,
+    reports,
+    sequencing,
+    sessions,
+    slots,
+    therapy,
+    wire,
+)
 
 CHECKS: list[Check] = [
     *framing.CHECKS,
@@ -15,5 +27,6 @@ CHECKS: list[Check] = [
     *therapy.CHECKS,
     *reports.CHECKS,
     *emulator.CHECKS,
+    *closed_loop.CHECKS,
     *wire.CHECKS,
 ]
