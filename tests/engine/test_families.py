@@ -40,6 +40,7 @@ def test_every_family_has_a_row_and_its_modes_come_from_the_mode_table() -> None
     assert P.family_modes(Family.SCS_P) == (Mode.TONIC, Mode.BURST)
     assert P.family_modes(Family.ETS) == (Mode.TONIC, Mode.BURST, Mode.HF)
     assert P.family_modes(Family.DRG) == (Mode.TONIC,)
+    assert P.family_modes(Family.SCS_CL) == (Mode.TONIC, Mode.BURST, Mode.HF)
 
 
 def test_leads_contacts_and_case_per_family() -> None:
@@ -68,7 +69,7 @@ def test_drg_ranges_and_grids_override_tonic_only_where_the_table_says() -> None
 
 
 def test_battery_chemistry_area_and_impedance_per_family() -> None:
-    assert [DeviceModel(family=f).chemistry for f in Family] == ["liion", "primary", "pack", "primary"]
+    assert [DeviceModel(family=f).chemistry for f in Family] == ["liion", "primary", "pack", "primary", "liion"]
     for spec in P.FAMILIES.values():
         assert spec.chemistry in B.CELLS
     assert DeviceModel().chemistry == "liion"

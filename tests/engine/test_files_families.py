@@ -42,7 +42,7 @@ def test_a_drg_file_reads_with_the_drg_defaults() -> None:
 def test_an_unknown_family_is_refused_with_its_key_path(family: object) -> None:
     [line] = _problems(_file({"family": family}))
     assert line.startswith("device.family: ")
-    assert line.endswith("is not one of SCS-R, SCS-P, ETS, DRG")
+    assert line.endswith("is not one of SCS-R, SCS-P, ETS, DRG, SCS-CL")
 
 
 @pytest.mark.parametrize(("device", "program", "line"), [

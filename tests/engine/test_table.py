@@ -39,3 +39,20 @@ def test_every_mode_has_a_label_a_summary_of_its_own_parameters_and_recharge() -
         for key in spec.ranges:
             program = program.with_values({key: spec.ranges[key].minimum})
         assert mode_line(program)
+
+
+def test_closed_loop_has_one_field_per_closed_loop_key_and_its_faces_are_named_once() -> None:
+    from stimsim.engine.program import ClosedLoop
+
+    assert [f.name for f in dataclasses.fields(ClosedLoop)] == [row.attr for row in P.LOOP_TABLE]
+    defaults = ClosedLoop()
+    for row in P.LOOP_TABLE:
+        value = getattr(defaults, row.attr)
+        assert (value.value if isinstance(value, P.LoopMode) else value) == row.default, row.key
+        assert row.label and (row.range is not None) == (row.kind is P.ValueKind.NUMBER)
+        assert bool(row.choices) == (row.kind is P.ValueKind.CHOICE)
+    every = (*P.TABLE, *P.LOOP_TABLE)
+    for face in ("attr", "key", "wire", "c_name", "label"):
+        names = [getattr(p, face) for p in every]
+        assert len(set(names)) == len(names), face
+    assert {k.value for k in P.ValueKind} == {row.kind.value for row in P.LOOP_TABLE}

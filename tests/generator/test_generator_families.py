@@ -124,4 +124,4 @@ def test_emulate_refuses_an_unknown_family(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exc:
         main(["emulate", "--family", "XYZ"])
     assert exc.value.code == 2
-    assert "'XYZ' is not a device family (SCS-R, SCS-P, ETS, DRG)" in capsys.readouterr().err
+    assert "'XYZ' is not a device family (SCS-R, SCS-P, ETS, DRG, SCS-CL)" in capsys.readouterr().err

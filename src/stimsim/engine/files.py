@@ -14,13 +14,13 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import params as P
 from .atomic_file import atomic_write, atomic_write_text
 from .params import Mode, Recharge
-from .program import DeviceModel, Electrodes, Limits, Program
+from .program import ClosedLoop, DeviceModel, Electrodes, Limits, Program
 from .validate import BAD_ARG, Problem, ValidationError, check_program, missing, not_used
 
 FORMAT = "stimsim.programs"
@@ -40,7 +40,7 @@ def program_keys() -> tuple[str, ...]:
         return [p.key for p in P.TABLE if p.section is s]
 
     return ("slot", "name", "mode", *section(P.Section.PULSE), "recharge", *section(P.Section.SHAPE),
-            *section(P.Section.TIMING), "electrodes", "limits")
+            *section(P.Section.TIMING), "electrodes", *(row.key for row in P.LOOP_TABLE), "limits")
 
 
 @dataclass(frozen=True)
@@ -407,10 +407,55 @@ def _program(raw: Any, prefix: str, index: int, problems: list[str], family: P.F
     else:
         electrodes = _electrodes(raw_electrodes, f"{prefix}.electrodes", problems)
     limits = _limits(raw.get("limits", {}), mode, f"{prefix}.limits", problems)
+    closed_loop = _closed_loop(raw, prefix, problems)
     if len(problems) > start or electrodes is None or limits is None:
         return None
-    base = Program(mode, 0, 0, 0, electrodes, recharge=recharge, limits=limits, name=name, slot=slot)
+    base = Program(mode, 0, 0, 0, electrodes, recharge=recharge, limits=limits, name=name, slot=slot,
+                   closed_loop=closed_loop)
     return base.with_values(values)
+
+
+def _closed_loop(raw: dict[str, Any], prefix: str, problems: list[str]) -> ClosedLoop | None:
+    """The closed-loop keys of a program object (None when it gives none; the table's defaults
+    fill those left out); one line per malformed value. Their rules are ``validate``'s."""
+    given = [row for row in P.LOOP_TABLE if raw.get(row.key) is not None]
+    if not given:
+        return None
+    fields: dict[str, Any] = {}
+    for row in given:
+        value, where = raw[row.key], f"{prefix}.{row.key}"
+        if row.kind is P.ValueKind.CHOICE:
+            if value not in row.choices:
+                problems.append(f"{where}: {shown(value)} is not one of {', '.join(row.choices)}")
+                continue
+            fields[row.attr] = P.LoopMode(value)
+        elif row.kind is P.ValueKind.NUMBER:
+            if not _is_number(value) or value != int(value):
+                problems.append(f"{where}: {shown(value)} is not a whole number ({row.fmt_range()})")
+                continue
+            fields[row.attr] = int(value)
+        else:
+            pair = _contact_pair(value)
+            if pair is None:
+                problems.append(f"{where}: {shown(value)} is not a list of two contacts, e.g. [\"6\", \"7\"]")
+                continue
+            fields[row.attr] = pair
+    return replace(ClosedLoop(), **fields)
+
+
+def _contact_pair(value: Any) -> tuple[str, str] | None:
+    """``["6", "7"]`` (or ``[6, 7]``) as a pair of contact names; None for anything else."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    names: list[str] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 100:
+            names.append(str(item))
+        elif isinstance(item, str) and item.isdigit() and len(item) <= 2:
+            names.append(str(int(item)))
+        else:
+            return None
+    return names[0], names[1]
 
 
 def _electrodes(raw: Any, where: str, problems: list[str]) -> Electrodes | None:
@@ -474,9 +519,21 @@ def program_to_data(prog: Program) -> dict[str, Any]:
         elif key == "limits":
             out[key] = {k: P.LIMITS[k].param.to_file(v) for k, v in prog.limits.set_values().items()
                         if P.LIMITS[k].param.key in table}
+        elif key in P.LOOP_BY_KEY:
+            if prog.closed_loop is not None:  # a program with no closed-loop key is written without them
+                out[key] = _loop_file_value(getattr(prog.closed_loop, P.LOOP_BY_KEY[key].attr))
         else:
             out[key] = getattr(prog, key)
     return out
+
+
+def _loop_file_value(value: object) -> object:
+    """A closed-loop value as the file holds it: ``"ecap"``, ``80``, ``["6", "7"]`` or null."""
+    if isinstance(value, P.LoopMode):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def to_data(pf: ProgramFile) -> dict[str, Any]:

@@ -86,6 +86,7 @@ class Family(StrEnum):
     SCS_P = "SCS-P"  #: primary-cell SCS implant
     ETS = "ETS"  #: external trial stimulator
     DRG = "DRG"  #: dorsal root ganglion implant
+    SCS_CL = "SCS-CL"  #: closed-loop SCS implant (ECAP-controlled amplitude)
 
 
 class Section(StrEnum):
@@ -320,7 +321,7 @@ MODES: dict[Mode, ModeSpec] = {
         {"amplitude_ma": Range(0, 20_000), "pulse_width_us": Range(20, 1000), "rate_hz": Range(2, 1200),
          "interphase_us": Range(0, 1000), **_CYCLING},
         (Recharge.ACTIVE, Recharge.PASSIVE),
-        families=(Family.SCS_R, Family.SCS_P, Family.ETS, Family.DRG),
+        families=(Family.SCS_R, Family.SCS_P, Family.ETS, Family.DRG, Family.SCS_CL),
     ),
     Mode.BURST: ModeSpec(
         "Burst",
@@ -329,14 +330,14 @@ MODES: dict[Mode, ModeSpec] = {
          **_CYCLING},
         (Recharge.PASSIVE, Recharge.ACTIVE),
         summary="{rate_hz} · {burst_pulses} × {intraburst_rate_hz} · {pulse_width_us}",
-        families=(Family.SCS_R, Family.SCS_P, Family.ETS),
+        families=(Family.SCS_R, Family.SCS_P, Family.ETS, Family.SCS_CL),
     ),
     Mode.HF: ModeSpec(
         "High frequency",
         {"amplitude_ma": Range(0, 15_000), "pulse_width_us": Range(20, 200), "rate_hz": Range(1000, 10_000),
          "interphase_us": Range(0, 100), **_CYCLING},
         (Recharge.ACTIVE,),
-        families=(Family.SCS_R, Family.ETS),
+        families=(Family.SCS_R, Family.ETS, Family.SCS_CL),
     ),
 }
 
@@ -453,7 +454,7 @@ class FamilySpec:
     """One device family: leads, case, modes (from ``MODES``), range overrides and grids by
     mode and key, keys a patient steps grid point by grid point, battery chemistries (the
     first is the default), contact area and default impedance, and whether each lead in use
-    must be bipolar on its own."""
+    must be bipolar on its own, and the modes that may run closed loop."""
 
     label: str
     leads: tuple[Lead, ...]
@@ -465,6 +466,12 @@ class FamilySpec:
     grids: Mapping[str, Grid] = field(default_factory=dict)
     patient_grid_steps: frozenset[str] = frozenset()
     bipolar_per_lead: bool = False
+    closed_loop_modes: tuple[Mode, ...] = ()  #: modes with LOOP=ECAP; any: the family takes ``LOOP_TABLE``
+
+    @property
+    def closed_loop(self) -> bool:
+        """Whether programs on the family may carry the closed-loop keys (``LOOP_TABLE``)."""
+        return bool(self.closed_loop_modes)
 
     @property
     def chemistry(self) -> str:
@@ -508,6 +515,8 @@ FAMILIES: dict[Family, FamilySpec] = {
         patient_grid_steps=frozenset({"amplitude_ma"}),
         bipolar_per_lead=True,
     ),
+    Family.SCS_CL: FamilySpec("Closed-loop SCS implant", _SCS_LEADS, True, ("liion",),
+                              closed_loop_modes=(Mode.TONIC,)),
 }
 
 
@@ -532,6 +541,72 @@ def patient_step(family: Family, mode: Mode, key: str, value: int, steps: int) -
         return grid.moved(value, steps)
     return value + steps * BY_KEY[key].patient_step
 
+
+# --- closed loop ---------------------------------------------------------------------
+
+
+class LoopMode(StrEnum):
+    """How a closed-loop family sets the amplitude: as programmed, or held to an ECAP target."""
+
+    OPEN = "open"
+    ECAP = "ecap"
+
+    @property
+    def wire(self) -> str:
+        return self.value.upper()
+
+
+class ValueKind(StrEnum):
+    """What kind of value a closed-loop key takes."""
+
+    CHOICE = "choice"  #: one name of ``choices`` (``LOOP=ECAP``, file ``"ecap"``)
+    NUMBER = "number"  #: a whole number in ``range`` (``TARGET_UV=80``)
+    CONTACT_PAIR = "contact_pair"  #: two lead contacts (``SENSE=6,7``, file ``["6", "7"]``)
+
+
+@dataclass(frozen=True)
+class LoopParam:
+    """One closed-loop program key, its name on every face (as ``Param``) and its kind.
+
+    Only a family with ``closed_loop_modes`` takes these keys; a program that gives none of
+    them carries none (``Program.closed_loop`` None: open loop). ``default`` fills a key left
+    out when others are given (None: no value, the sense pair).
+    """
+
+    attr: str
+    key: str
+    wire: str
+    c_name: str
+    label: str
+    unit: str
+    kind: ValueKind
+    range: Range | None = None
+    choices: tuple[str, ...] = ()
+    default: str | int | None = None
+
+    def fmt_range(self) -> str:
+        """The allowed values as a person reads them (``10..500 uV``, ``open or ecap``)."""
+        if self.range is not None:
+            return f"{self.range.minimum}..{self.range.maximum} {self.unit}".strip()
+        return " or ".join(self.choices)
+
+
+LOOP_TARGET_DEFAULT_UV = 50  #: within the reference patient's window (about 9..120 uV at T8)
+LOOP_GAIN_DEFAULT = 10  #: 10 uA per uV: loop gain g = 0.4 per update with the slope of 40 uV/mA
+
+#: The closed-loop keys, in the order READ and program files give them (after ELEC).
+LOOP_TABLE: tuple[LoopParam, ...] = (
+    LoopParam("loop", "loop", "LOOP", "LOOP", "Loop", "", ValueKind.CHOICE, choices=tuple(m.value for m in LoopMode),
+              default=LoopMode.OPEN.value),
+    LoopParam("target_uv", "target_uv", "TARGET_UV", "TARGET_UV", "ECAP target", "uV", ValueKind.NUMBER,
+              Range(10, 500), default=LOOP_TARGET_DEFAULT_UV),
+    LoopParam("gain_ua_per_uv", "gain_ua_per_uv", "GAIN", "GAIN", "Loop gain", "uA/uV", ValueKind.NUMBER,
+              Range(1, 100), default=LOOP_GAIN_DEFAULT),
+    LoopParam("sense", "sense", "SENSE", "SENSE", "Sense contacts", "", ValueKind.CONTACT_PAIR),
+)
+
+#: A closed-loop key by program-file key.
+LOOP_BY_KEY: Mapping[str, LoopParam] = MappingProxyType({p.key: p for p in LOOP_TABLE})
 
 # --- names ---------------------------------------------------------------------------
 NAME_MAX = 64

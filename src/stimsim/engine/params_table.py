@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from .params import (
     FAMILIES,
+    LOOP_TABLE,
     PARAMS,
     RECHARGE,
     Family,
     Grid,
     Mode,
     ParamSpec,
+    ValueKind,
     family_modes,
     family_params,
     fmt_number,
@@ -66,11 +68,12 @@ def _family_ranges(family: Family) -> str:
 
 
 def family_markdown_table() -> str:
-    """One row per device family: leads, case, modes, battery, contacts and its own rules."""
+    """One row per device family: leads, case, modes, battery, contacts, its own rules and
+    the modes that may run closed loop."""
     lines = [
         "| family | what | leads (contacts) | case anode | modes | battery (first = default) | contact area, impedance "
-        "| ranges and grids | each lead bipolar |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| ranges and grids | each lead bipolar | closed loop |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for family, fam in FAMILIES.items():
         leads = ", ".join(f"{lead.name} {lead.contacts[0]}..{lead.contacts[-1]}" for lead in fam.leads)
@@ -81,6 +84,7 @@ def family_markdown_table() -> str:
             ", ".join(m.value for m in family_modes(family)), " or ".join(_chemistry_text(c) for c in fam.chemistries),
             f"{fmt_number(fam.contact_area_cm2)} cm2, {fmt_number(fam.contact_impedance_ohm)} ohm",
             _family_ranges(family) + patient, "yes" if fam.bipolar_per_lead else "no",
+            f"in {', '.join(m.value for m in fam.closed_loop_modes)}" if fam.closed_loop else "no",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -88,3 +92,18 @@ def family_markdown_table() -> str:
 
 def _chemistry_text(chemistry: str) -> str:
     return {"liion": "Li-ion", "primary": "primary cell", "pack": "replaceable pack"}.get(chemistry, chemistry)
+
+
+def loop_markdown_table() -> str:
+    """One row per closed-loop key: its faces, what it takes and its default."""
+    lines = ["| closed-loop key (file key / wire key) | what | values | default |", "|---|---|---|---|"]
+    for row in LOOP_TABLE:
+        if row.kind is ValueKind.CONTACT_PAIR:
+            values = 'two contacts: file `["6", "7"]`, wire `6,7`'
+        elif row.kind is ValueKind.CHOICE:
+            values = " or ".join(f"`{c}`" for c in row.choices) + " (wire upper case)"
+        else:
+            values = row.fmt_range()
+        default = "-" if row.default is None else f"`{row.default}`"
+        lines.append(f"| `{row.key}` / `{row.wire}` | {row.label} | {values} | {default} |")
+    return "\n".join(lines)

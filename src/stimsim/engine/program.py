@@ -106,6 +106,26 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class ClosedLoop:
+    """A program's closed-loop settings (``params.LOOP_TABLE``: one field per row): whether
+    the loop holds the ECAP to ``target_uv``, its gain in uA per uV, and the two contacts
+    it senses on (None: not given). Only the closed-loop family takes them."""
+
+    loop: P.LoopMode = P.LoopMode.OPEN
+    target_uv: int = P.LOOP_TARGET_DEFAULT_UV
+    gain_ua_per_uv: int = P.LOOP_GAIN_DEFAULT
+    sense: tuple[str, str] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.loop is P.LoopMode.ECAP
+
+    def sense_wire(self) -> str:
+        """``6,7`` as the wire writes the pair ("" when not given)."""
+        return "" if self.sense is None else ",".join(self.sense)
+
+
+@dataclass(frozen=True)
 class DeviceModel:
     """What the program runs on: battery chemistry, contact impedances (ohm) and the device
     family, whose rules (``params.FAMILIES``) apply. ``chemistry`` left empty is the family's."""
@@ -171,6 +191,7 @@ class Program:
     limits: Limits = field(default_factory=Limits)
     name: str = ""
     slot: int = 1
+    closed_loop: ClosedLoop | None = None  #: None: no closed-loop key given (open loop)
 
     # Friendly views in the units people use.
     @property
@@ -205,4 +226,4 @@ def canonical_field(key: str) -> str:
 
 
 #: Program fields that are not numeric parameters of the table.
-PROGRAM_FIELDS = ("mode", "electrodes", "recharge", "limits", "name", "slot")
+PROGRAM_FIELDS = ("mode", "electrodes", "recharge", "limits", "name", "slot", "closed_loop")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from . import params as P
 from .load import contact_charges
 from .params import Mode, Recharge
-from .program import DeviceModel, Electrodes, Program
+from .program import ClosedLoop, DeviceModel, Electrodes, Program
 
 # Problem codes, in the order the protocol reports them (first applicable wins).
 BAD_ARG = "BAD_ARG"
@@ -88,7 +88,8 @@ def check_program(
 
     BAD_ARG first (a mode or contact the family lacks, missing or unused keys); then the
     OUT_OF_RANGE causes in the order the protocol names the first of them: ranges (limits'
-    own ranges included), grids, electrodes, feasibility (FIT), clinician limits; then the
+    own ranges included), grids, electrodes, feasibility (FIT), clinician limits, the
+    closed loop's sense contacts (SENSE); then the
     safety rules: the per-contact interlock always, the charge-density warning only when
     ``acknowledged`` is False (a file or an ``ACK=CHARGE`` write acknowledges it).
     """
@@ -124,8 +125,10 @@ def check_program(
         )
 
     problems.extend(_cycle_problems(program))
+    problems.extend(_loop_bad_args(program, device.spec))
     limit_ranges, limit_grids = _limit_value_problems(program, table)
     problems.extend(limit_ranges)
+    problems.extend(_loop_range_problems(program.closed_loop))
     problems.extend(grids)
     problems.extend(limit_grids)
     fit_checkable = not any(p.code == BAD_ARG or p.key in _FIT_KEYS for p in problems)
@@ -135,6 +138,8 @@ def check_program(
         problems.extend(_fit_problems(program, table))
 
     problems.extend(_limit_problems(program, table))
+    if not elec:
+        problems.extend(_sense_problems(program, device.spec))
     problems.extend(_name_problems(program.name))
     if not elec and program.amplitude_ua <= table["amplitude_ma"].maximum:
         problems.extend(_safety_problems(program, device, acknowledged))
@@ -260,6 +265,81 @@ def _limit_problems(program: Program, table: Mapping[str, P.ParamSpec]) -> list[
                 OUT_OF_RANGE, spec.wire, "LIMITS", lo_eff, hi_eff,
             ))
     return out
+
+
+_LOOP = P.LOOP_BY_KEY["loop"]
+_SENSE = P.LOOP_BY_KEY["sense"]
+
+
+def _loop_bad_args(program: Program, family: P.FamilySpec) -> list[Problem]:
+    """Closed-loop keys where the family has no loop, ECAP outside its modes, ECAP without SENSE."""
+    loop = program.closed_loop
+    if loop is None:
+        return []
+    if not family.closed_loop:
+        keys = ", ".join(row.key for row in P.LOOP_TABLE)
+        label = family.label[0].lower() + family.label[1:]
+        return [Problem(_LOOP.key, f"the {label} has no closed loop ({keys} are not taken)",
+                        BAD_ARG, _LOOP.wire)]
+    out: list[Problem] = []
+    if loop.closed and program.mode not in family.closed_loop_modes:
+        modes = ", ".join(family.closed_loop_modes)
+        out.append(Problem(_LOOP.key, f"{loop.loop.value} runs in {modes} mode only, not {program.mode.value}",
+                           BAD_ARG, _LOOP.wire))
+    if loop.closed and loop.sense is None:
+        out.append(Problem(_SENSE.key, f"missing (required for {_LOOP.key} {loop.loop.value}: two contacts to "
+                                       "sense the ECAP on)", BAD_ARG, _SENSE.wire))
+    return out
+
+
+def _loop_range_problems(loop: ClosedLoop | None) -> list[Problem]:
+    out: list[Problem] = []
+    for row in P.LOOP_TABLE:
+        value = getattr(loop, row.attr, None)
+        if row.range is None or not isinstance(value, int) or row.range.minimum <= value <= row.range.maximum:
+            continue
+        out.append(Problem(row.key, f"{value} is outside {row.fmt_range()}", OUT_OF_RANGE, row.wire, "",
+                           row.range.minimum, row.range.maximum))
+    return out
+
+
+def cathode_lead(elec: Electrodes, family: P.FamilySpec) -> P.Lead | None:
+    """The lead carrying the most cathodic current (the first lead on a tie); None without a
+    cathode on any lead."""
+    best: tuple[int, P.Lead] | None = None
+    for lead in family.leads:
+        current = -sum(v for c, v in elec.cathodes if c in lead.contacts)
+        if current > 0 and (best is None or current > best[0]):
+            best = (current, lead)
+    return None if best is None else best[1]
+
+
+def _sense_problems(program: Program, family: P.FamilySpec) -> list[Problem]:
+    """SENSE: two different contacts of the cathode's lead, neither in the configuration."""
+    loop = program.closed_loop
+    if loop is None or loop.sense is None or not family.closed_loop:
+        return []
+    lead = cathode_lead(program.electrodes, family)
+    used = {c for c, _ in program.electrodes.pairs}
+    why = ""
+    first, second = loop.sense
+    if first == second:
+        why = f"names contact {first} twice (two different contacts)"
+    elif lead is None:
+        why = "has no cathode's lead to sense on"
+    else:
+        span = f"{lead.contacts[0]}..{lead.contacts[-1]}"
+        for contact in loop.sense:
+            if contact not in lead.contacts:
+                why = (f"contact {contact} is not on lead {lead.name} ({span}), the lead carrying the most "
+                       "cathodic current")
+                break
+            if contact in used:
+                why = f"contact {contact} is in the electrode configuration (sense contacts carry no current)"
+                break
+    if not why:
+        return []
+    return [Problem(_SENSE.key, why, OUT_OF_RANGE, _SENSE.wire, "SENSE")]
 
 
 def _name_problems(name: str) -> list[Problem]:

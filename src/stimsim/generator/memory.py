@@ -32,7 +32,7 @@ class Slot:
 
     program: Program
     clinician_amp_ua: int
-
+    acknowledged: bool = False  #: written with ACK=CHARGE (the closed loop may enter the zone)
 
 
 def memory_data(gen: GeneratorState) -> dict[str, Any]:
@@ -42,6 +42,8 @@ def memory_data(gen: GeneratorState) -> dict[str, Any]:
         if slot is not None:
             record = dict(read_args(n, slot.program))
             record["CLIN_AMP"] = str(slot.clinician_amp_ua)
+            if slot.acknowledged:
+                record["ACK"] = "CHARGE"
             slots[str(n)] = record
     return {
         "slots": slots,
@@ -111,11 +113,12 @@ def _slot_from_record(key: str, record: Any, device: DeviceModel) -> Slot:
     clin = values.pop("CLIN_AMP", "")
     if values.get("SLOT") != key or not clin.isdigit():
         raise ValueError(f"slot {key}: SLOT or CLIN_AMP")
+    acknowledged = "ACK" in values
     try:
         program, _ = program_from_values(values, device, with_slot=True, acknowledged=True)
     except Refusal as exc:
         raise ValueError(f"slot {key}: {exc.code} {exc.wire_args}") from None
-    return Slot(program, int(clin))
+    return Slot(program, int(clin), acknowledged)
 
 
 def load_memory(gen: GeneratorState, chemistry: str) -> None:

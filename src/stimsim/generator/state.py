@@ -31,6 +31,7 @@ from ..protocol.codec import MAX_REQUEST, ArgPair, LineReader, encode_event
 from ..protocol.limits import DEVICE_KEY_BYTES
 from .audit_log import AuditLog
 from .battery_sim import IDLE_MW, BatterySim, BattEvent
+from .ecap_loop import EcapLoop
 from .login_guard import LoginGuard
 from .memory import Slot, load_memory, memory_data
 from .pin_record import PinRecord
@@ -55,6 +56,7 @@ class TestSession:
     program: Program
     clinician_amp_ua: int  #: the amplitude the clinician tried (the charge-zone bound)
     last_ok: float  #: real time of the last OK reply (the lease)
+    acknowledged: bool = False  #: sent with ACK=CHARGE (the closed loop may enter the zone)
 
 
 class GeneratorState:
@@ -73,6 +75,8 @@ class GeneratorState:
         # environment
         self.speed = float(speed)
         self.faults: dict[str, str] = {}
+        #: the closed-loop family's nerve and loop (its SIM settings are environment too)
+        self.ecap: EcapLoop | None = EcapLoop() if P.FAMILIES[family].closed_loop else None
         # outside the device model: where it keeps memory, what it has to say, its caches
         self.store = store
         self.default_pin = default_pin
@@ -117,6 +121,8 @@ class GeneratorState:
         self.boot_id = boot_id
         self.boot_t = self.t
         self.reboot_pending = False
+        if self.ecap is not None:
+            self.ecap.reboot()
 
     def new_boot_id(self, previous: str | None) -> str:
         """A random BOOT id, never the one before."""
@@ -147,6 +153,31 @@ class GeneratorState:
             return self.test.program
         slot = self.slots[self.active - 1]
         return None if slot is None else slot.program
+
+    def acknowledged(self) -> bool:
+        """Whether what the output runs was written (or tried) with ACK=CHARGE."""
+        if self.test is not None:
+            return self.test.acknowledged
+        slot = self.slots[self.active - 1]
+        return slot is not None and slot.acknowledged
+
+    def output_amp_ua(self) -> int:
+        """The amplitude of the moment: the closed loop's while it runs, else the program's."""
+        program = self.active_program()
+        if self.ecap is not None:
+            return self.ecap.amplitude_ua(program)
+        return 0 if program is None else program.amplitude_ua
+
+    def loop_sync(self) -> None:
+        """Let the closed loop follow the output (after a verb, and as time advances)."""
+        if self.ecap is not None:
+            self.ecap.sync(self.t, self.active_program(), self.device_model(), self.stim, self.acknowledged())
+
+    def loop_advance(self, start: float, end: float) -> None:
+        """Run the closed loop and its stream over (``start``, ``end``] of the generator's time."""
+        if self.ecap is not None:
+            self.loop_sync()
+            self.ecap.advance(start, end, self.emit)
 
     def cached(self, kind: str, program: Program) -> Any:
         key = (kind, program, self.device_model())
@@ -214,6 +245,8 @@ class GeneratorState:
         self.strict = False
         self.login.forget_nonce()
         self.end_test(None)
+        if self.ecap is not None:
+            self.ecap.stream = False
 
     def end_test(self, reason: str | None) -> None:
         """Back to the saved slot; ``reason`` None ends silently (a reboot)."""

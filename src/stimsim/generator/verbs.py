@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..protocol.codec import ArgPair, Request
+from . import verbs_ecap as ecap
 from . import verbs_session as session
 from . import verbs_sim as sim
 from . import verbs_therapy as therapy
@@ -39,4 +40,5 @@ VERBS: dict[str, Verb] = {
     "MRI": Verb(therapy.verb_mri),
     "LOG": Verb(session.verb_log),
     "SIM": Verb(sim.verb_sim),
+    "ECAP": Verb(ecap.verb_ecap),  #: the closed-loop family's; SWEEP checks the clinician role itself
 }

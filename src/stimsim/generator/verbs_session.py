@@ -49,7 +49,7 @@ def verb_status(gen: GeneratorState, req: Request) -> list[ArgPair]:
     return [
         ("STIM", "ON" if gen.stim else "OFF"),
         ("SLOT", str(gen.active)),
-        ("AMP", str(0 if program is None else program.amplitude_ua)),
+        ("AMP", str(gen.output_amp_ua())),
         ("BATT", str(gen.battery.permille)),
         ("CHG", flag(gen.battery.charging)),
         ("ROLE", gen.role),

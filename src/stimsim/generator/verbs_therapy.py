@@ -34,9 +34,9 @@ def _slot_arg(req: Request) -> int:
 
 
 def verb_prog(gen: GeneratorState, req: Request) -> list[ArgPair]:
-    program, _ack = parse_program(req, gen.device_model(), with_slot=True)
+    program, ack = parse_program(req, gen.device_model(), with_slot=True)
     n = program.slot
-    gen.slots[n - 1] = Slot(program, program.amplitude_ua)
+    gen.slots[n - 1] = Slot(program, program.amplitude_ua, ack)
     gen.defaults_flag = False
     gen.audit_add(f"PROG:{n}")
     gen.save()
@@ -110,12 +110,12 @@ def verb_amp(gen: GeneratorState, req: Request) -> list[ArgPair]:
         if not 1 <= abs(step) <= STEP_MAX:
             raise out_of_range("STEP", 1, STEP_MAX)
     if gen.test is not None:
-        program, clinician = gen.test.program, gen.test.clinician_amp_ua
+        program, clinician, acknowledged = gen.test.program, gen.test.clinician_amp_ua, gen.test.acknowledged
     else:
         slot = gen.slots[gen.active - 1]
         if slot is None:
             raise state("EMPTY")
-        program, clinician = slot.program, slot.clinician_amp_ua
+        program, clinician, acknowledged = slot.program, slot.clinician_amp_ua, slot.acknowledged
     if step is not None:
         target = P.patient_step(gen.family, program.mode, "amplitude_ma", program.amplitude_ua, step)
     spec = P.family_params(gen.family, program.mode)["amplitude_ma"]
@@ -137,7 +137,7 @@ def verb_amp(gen: GeneratorState, req: Request) -> list[ArgPair]:
     if gen.test is not None:
         gen.test.program = changed
     else:
-        gen.slots[gen.active - 1] = Slot(changed, clinician)
+        gen.slots[gen.active - 1] = Slot(changed, clinician, acknowledged)
     gen.audit_add(f"AMP:{gen.active}")
     gen.save()
     return [("AMP", str(target))]
@@ -152,10 +152,10 @@ def verb_test(gen: GeneratorState, req: Request) -> list[ArgPair]:
         gen.audit_add(f"TEST:{gen.active}")
         gen.save()
         return [("TEST", "OFF")]
-    program, _ack = parse_program(req, gen.device_model(), with_slot=False)
+    program, ack = parse_program(req, gen.device_model(), with_slot=False)
     if gen.slots[gen.active - 1] is None:
         raise state("EMPTY")
-    gen.test = TestSession(replace(program, slot=gen.active), program.amplitude_ua, gen.t)
+    gen.test = TestSession(replace(program, slot=gen.active), program.amplitude_ua, gen.t, ack)
     gen.audit_add(f"TEST:{gen.active}")
     gen.save()
     return [("TEST", "ON")]

@@ -199,7 +199,7 @@ class VirtualGenerator:
         return {
             "stim": self.state.stim,
             "slot": self.state.active,
-            "amp_ua": 0 if program is None else program.amplitude_ua,
+            "amp_ua": self.state.output_amp_ua(),
             "battery_permille": b.permille,
             "soc_percent": b.soc,
             "battery_state": b.state,
@@ -269,11 +269,14 @@ class VirtualGenerator:
             until = min(now, max(deadline, self.state.t))
             span = until - self.state.t
             used, events = self.state.battery.step(self.state.power_mw(), span * self.state.speed)
+            before = self.state.t
             if events:
                 self.state.t += used / self.state.speed
+                self.state.loop_advance(before, self.state.t)
                 self.state.battery_events(events)
                 continue
             self.state.t = until
+            self.state.loop_advance(before, until)
             if self.state.test is not None and self.state.t >= deadline:
                 self.state.end_test("TIMEOUT")
         self.state.t = max(self.state.t, now)
@@ -365,6 +368,7 @@ class VirtualGenerator:
             return encode_reply(req.seq, False, refusal.code, refusal.wire_args)
         self.state.enforce_output()
         self.state.settle_battery()
+        self.state.loop_sync()
         if self.state.test is not None:
             self.state.test.last_ok = self.state.t
         return encode_reply(req.seq, True, None, args)

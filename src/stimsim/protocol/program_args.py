@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from ..engine import params as P
 from ..engine.params import Mode, Recharge
-from ..engine.program import Electrodes, Limits, Program
+from ..engine.program import ClosedLoop, Electrodes, Limits, Program
 from .codec import ArgPair
 from .limits import MAX_VALUE
 
@@ -27,10 +29,12 @@ _NUMERIC = {p.wire: p.attr for p in _in_read_order()}
 _LIMITS = {lim.wire: lim.attr for lim in P.LIMITS.values()}
 _REQUIRED = ("MODE", *(p.wire for p in P.TABLE if p.required and all(p.key in m.ranges for m in P.MODES.values())),
              "ELEC")
-PROGRAM_KEYS = ("MODE", *_NUMERIC, "RECHARGE", "ELEC", *_LIMITS, "NAME", "ACK")
+_LOOP_KEYS = {row.wire: row for row in P.LOOP_TABLE}
+PROGRAM_KEYS = ("MODE", *_NUMERIC, "RECHARGE", "ELEC", *_LOOP_KEYS, *_LIMITS, "NAME", "ACK")
 _RECHARGES = {r.wire: r for r in Recharge}
 _ELEC_ITEM = re.compile(r"^(?:[0-9]{1,2}|CASE):[+-]?[0-9]{1,3}$", re.IGNORECASE)
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_PAIR_RE = re.compile(r"^[0-9]{1,2},[0-9]{1,2}$")
 
 
 class WireValueError(ValueError):
@@ -79,8 +83,32 @@ def program_from_values(
     taken = P.MODES[mode].ranges
     numbers = {p.key: nums.get(p.attr, 0 if p.key in taken and not p.required else None) for p in P.TABLE}
     program = Program(mode, 0, 0, 0, electrodes, recharge=recharge, limits=Limits(**limits),
-                      name=values.get("NAME", "").replace("_", " "), slot=slot).with_values(numbers)
+                      name=values.get("NAME", "").replace("_", " "), slot=slot,
+                      closed_loop=closed_loop_from_values(values)).with_values(numbers)
     return program, ack
+
+
+def closed_loop_from_values(values: Mapping[str, str]) -> ClosedLoop | None:
+    """The closed-loop keys of a program on the wire (None when none is given; the table's
+    defaults fill those left out); WireValueError naming a malformed one."""
+    given = {wire: values[wire] for wire in _LOOP_KEYS if wire in values}
+    if not given:
+        return None
+    fields: dict[str, Any] = {}
+    for wire, text in given.items():
+        row = _LOOP_KEYS[wire]
+        if row.kind is P.ValueKind.CHOICE:
+            if text.lower() not in row.choices:
+                raise WireValueError(wire)
+            fields[row.attr] = P.LoopMode(text.lower())
+        elif row.kind is P.ValueKind.NUMBER:
+            fields[row.attr] = wire_int(wire, text)
+        else:
+            if not _PAIR_RE.match(text):
+                raise WireValueError(wire)
+            first, second = (str(int(c)) for c in text.split(","))
+            fields[row.attr] = (first, second)
+    return replace(ClosedLoop(), **fields)
 
 
 def parse_electrodes(text: str) -> Electrodes:
@@ -109,6 +137,7 @@ def read_args(slot_no: int, program: Program) -> list[ArgPair]:
             out.append(("RECHARGE", program.recharge.wire))
         out += [(p.wire, str(program.canonical(p.key))) for p in P.TABLE if p.section is section and p.key in taken]
     out.append(("ELEC", program.electrodes.to_wire()))
+    out += loop_args(program.closed_loop)
     for param in P.TABLE:
         if param.limits is P.LimitKind.NONE or param.key not in taken:
             continue
@@ -123,6 +152,25 @@ def read_args(slot_no: int, program: Program) -> list[ArgPair]:
                 out.append((limit.wire, str(value)))
     if program.name:
         out.append(("NAME", program.name.replace(" ", "_")))
+    return out
+
+
+def loop_args(loop: ClosedLoop | None) -> list[ArgPair]:
+    """The closed-loop keys as READ reports them (none when the program gives none; SENSE
+    only when given)."""
+    if loop is None:
+        return []
+    out: list[ArgPair] = []
+    for row in P.LOOP_TABLE:
+        value = getattr(loop, row.attr)
+        if value is None:
+            continue
+        if row.kind is P.ValueKind.CHOICE:
+            out.append((row.wire, str(value).upper()))
+        elif row.kind is P.ValueKind.NUMBER:
+            out.append((row.wire, str(value)))
+        else:
+            out.append((row.wire, loop.sense_wire()))
     return out
 
 
