@@ -17,11 +17,11 @@ from stimsim.engine import files
 from stimsim.patient import scenario as S
 from stimsim.resources import programs_dir
 
-PROGRAM = str(programs_dir() / "ecap-loop-t8.stimsim.json")
+PROGRAM = str(programs_dir() / "closed-loop" / "ecap-loop-t8.stimsim.json")  #: not among the examples the app loads
 SCENARIO = "low-back-left-leg-t8"
 KEYS = ["updates", "mean_abs_dev_uv", "time_in_window", "max_ecap_uv", "amp_min_ma", "amp_max_ma"]
-BASE = ["loop", SCENARIO, "--program", PROGRAM, "--postures", "sitting:10,supine:20,cough@15", "--target", "40",
-        "--gain", "24"]
+BASE = ["loop", SCENARIO, "--program", PROGRAM, "--postures", "sitting:10,supine:20,cough@15"]
+TONIC = str(programs_dir() / "tonic-50hz.stimsim.json")
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, Any]:
@@ -46,12 +46,13 @@ def _refused_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     return lines[0]
 
 
-def test_the_figures_in_order_open_by_default_and_ecap_on_request(capsys: pytest.CaptureFixture[str]) -> None:
-    opened = _json(capsys, BASE)
-    assert list(opened) == KEYS
-    assert opened["updates"] == 1500 and opened["amp_min_ma"] == opened["amp_max_ma"] == 6.062
-    closed = _json(capsys, [*BASE, "--loop", "ecap"])
-    assert closed["updates"] == 1500
+def test_the_figures_in_order_with_the_programs_loop_or_the_one_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    closed = _json(capsys, BASE)  # the program says "loop": "ecap"
+    assert list(closed) == KEYS
+    assert closed == _json(capsys, [*BASE, "--loop", "ecap", "--target", "40", "--gain", "24"])
+    opened = _json(capsys, [*BASE, "--loop", "open"])
+    assert opened["updates"] == closed["updates"] == 1500
+    assert opened["amp_min_ma"] == opened["amp_max_ma"] == 6.062
     assert closed["mean_abs_dev_uv"] < opened["mean_abs_dev_uv"] / 10
     assert closed["time_in_window"] > opened["time_in_window"]
     assert 1.0 <= closed["amp_min_ma"] < closed["amp_max_ma"] <= 8.0
@@ -62,16 +63,18 @@ def test_the_figures_are_the_runners(capsys: pytest.CaptureFixture[str]) -> None
     program = files.load(PROGRAM).program()
     setup = R.Loop(scenario.patient, program, scenario.device, 40.0, 24.0, closed=True, noise_uv=1.5, seed=9)
     expected = R.run_reference(setup, SC.parse("sitting:10,supine:20,cough@15")).figures(40.0)
-    out = _json(capsys, [*BASE, "--loop", "ecap", "--noise", "1.5", "--seed", "9"])
+    out = _json(capsys, [*BASE, "--noise", "1.5", "--seed", "9"])
     assert out == pytest.approx(expected.as_dict(), rel=1e-11)
-    assert out != _json(capsys, [*BASE, "--loop", "ecap", "--noise", "1.5", "--seed", "10"])
-    quiet = _json(capsys, [*BASE, "--loop", "ecap", "--noise", "0"])
+    assert out != _json(capsys, [*BASE, "--noise", "1.5", "--seed", "10"])
+    assert out != _json(capsys, [*BASE, "--noise", "1.5", "--seed", "9", "--gain", "12"])
+    assert out != _json(capsys, [*BASE, "--noise", "1.5", "--seed", "9", "--target", "50"])
+    quiet = _json(capsys, [*BASE, "--noise", "0"])
     assert quiet["mean_abs_dev_uv"] < out["mean_abs_dev_uv"]
 
 
 def test_the_trace(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "trace.csv"
-    figures = _json(capsys, [*BASE, "--loop", "ecap", "--out", str(out)])
+    figures = _json(capsys, [*BASE, "--out", str(out)])
     with out.open(newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["t_s", "posture", "amplitude_ma", "ecap_uv"]
@@ -95,7 +98,7 @@ def test_the_trace(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 def test_a_bad_schedule_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, spec: str,
                                                says: str) -> None:
     out = tmp_path / "t.csv"
-    argv = ["loop", SCENARIO, "--program", PROGRAM, "--postures", spec, "--target", "40", "--out", str(out)]
+    argv = ["loop", SCENARIO, "--program", PROGRAM, "--postures", spec, "--out", str(out)]
     assert says in _refused_2(capsys, argv)
     assert not out.exists()
 
@@ -105,7 +108,7 @@ def test_a_bad_schedule_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
     (["--noise", "nan"], "argument --noise: nan is not within 0..100 uV"),
     (["--seed", "1.5"], "'1.5' is not a whole number"),
     (["--target", "5"], "5 is not within 10..500 uV"),
-    (["--gain", "101"], "101 is not within 1..100 uA per uV"),
+    (["--gain", "101"], "101 is not within 1..100 uA/uV"),
     (["--loop", "pid"], "invalid choice: 'pid'"),
 ])
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], extra: list[str], says: str) -> None:
@@ -122,19 +125,27 @@ def _program_file(tmp_path: Path, **changes: Any) -> str:
 
 
 def test_bad_programs_are_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    argv = ["loop", SCENARIO, "--postures", "sitting:1", "--target", "40", "--gain", "24", "--loop", "ecap"]
+    argv = ["loop", SCENARIO, "--postures", "sitting:1"]
     zone = _program_file(tmp_path, amplitude_ma=10.0, limits={})
     line = _refused_2(capsys, [*argv, "--program", zone])
     assert "starts inside the charge-density zone, which the loop never enters without ACK=CHARGE" in line
     burst = _program_file(tmp_path, mode="burst", burst_pulses=5, intraburst_rate_hz=500, rate_hz=40,
-                          recharge="passive")
+                          recharge="passive", loop=None, target_uv=None, gain_ua_per_uv=None, sense=None)
     assert "the loop runs tonic programs (this one is burst)" in _refused_2(capsys, [*argv, "--program", burst])
     assert "no program in slot 4" in _refused_2(capsys, [*argv, "--program", PROGRAM, "--slot", "4"])
     broken = tmp_path / "broken.stimsim.json"
     broken.write_text("{")
     assert _refused_2(capsys, [*argv, "--program", str(broken)]).startswith(f"stimsim loop: {broken}: ")
-    no_target = ["loop", SCENARIO, "--program", PROGRAM, "--postures", "sitting:1"]
-    assert "the program has no target_uv; give --target UV" in _refused_2(capsys, no_target)
-    no_gain = [*no_target, "--target", "40", "--loop", "ecap"]
-    assert "the program has no gain_ua_per_uv; give --gain UA_PER_UV" in _refused_2(capsys, no_gain)
+    sense = _program_file(tmp_path, sense=["4", "8"])
+    assert "sense: " in _refused_2(capsys, [*argv, "--program", sense])
     assert "--out x.txt: the file name must end in .csv" in _refused_2(capsys, [*BASE, "--out", "x.txt"])
+
+
+def test_a_program_without_loop_keys_runs_open_with_the_tables_target(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["loop", SCENARIO, "--program", TONIC, "--postures", "sitting:2"]
+    out = _json(capsys, argv)
+    assert out["amp_min_ma"] == out["amp_max_ma"] == 3.5
+    assert out["max_ecap_uv"] < 15.0  # 3.5 mA is below the ECAP threshold: only noise
+    assert out["mean_abs_dev_uv"] == pytest.approx(50.0, abs=3.0)  # the table's default target
+    line = _refused_2(capsys, [*argv, "--loop", "ecap"])
+    assert "sense: missing (required for loop ecap" in line

@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..engine import files
 from ..engine import params as P
 from ..engine.params import Mode
-from ..engine.program import DeviceModel, Program
+from ..engine.program import ClosedLoop, DeviceModel, Program
 from . import UsageError
 from .engine_commands import _print_json
 from .patient_commands import _load_scenario, _program
@@ -24,11 +24,9 @@ from .patient_commands import _load_scenario, _program
 if TYPE_CHECKING:
     from ..closedloop.runner import Trace
 
-OPEN, ECAP = "open", "ecap"
-#: The ranges of the loop's program keys on the wire (TARGET_UV=, GAIN=), for --target and
-#: --gain while a program file may not carry them.
-TARGET_RANGE_UV = (10, 500)
-GAIN_RANGE = (1, 100)
+OPEN, ECAP = P.LoopMode.OPEN.value, P.LoopMode.ECAP.value
+TARGET = P.LOOP_BY_KEY["target_uv"]
+GAIN = P.LOOP_BY_KEY["gain_ua_per_uv"]
 NOISE_MAX_UV = 100.0
 CSV_CHUNK = 100_000
 
@@ -47,14 +45,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="posture:seconds and cough@second items, comma separated "
                         "(sitting:10,supine:10,cough@15,standing:10)")
     p.add_argument("--loop", choices=(OPEN, ECAP), help="open: amplitude held; ecap: the loop (default: the "
-                   "program's loop key, else open)")
+                   "program's loop key, open when it has none)")
     p.add_argument("--noise", type=_noise, metavar="UV", help="measurement noise sigma in uV (default 3)")
     p.add_argument("--seed", type=_seed, default=0, metavar="N", help="noise seed (default 0)")
     p.add_argument("--out", metavar="TRACE.csv", help="write one row per update: t_s,posture,amplitude_ma,ecap_uv")
-    p.add_argument("--target", type=_whole(TARGET_RANGE_UV, "uV"), metavar="UV",
-                   help="ECAP target in uV (default: the program's target_uv)")
-    p.add_argument("--gain", type=_whole(GAIN_RANGE, "uA per uV"), metavar="UA_PER_UV",
-                   help="loop gain in uA per uV (default: the program's gain_ua_per_uv)")
+    p.add_argument("--target", type=_whole(TARGET), metavar="UV",
+                   help=f"ECAP target, {TARGET.fmt_range()} (default: the program's {TARGET.key}, else {TARGET.default})")
+    p.add_argument("--gain", type=_whole(GAIN), metavar="UA_PER_UV",
+                   help=f"loop gain, {GAIN.fmt_range()} (default: the program's {GAIN.key}, else {GAIN.default})")
     p.set_defaults(run=run_loop)
 
 
@@ -78,56 +76,39 @@ def _seed(text: str) -> int:
     return value
 
 
-def _whole(bounds: tuple[int, int], unit: str) -> Any:
+def _whole(row: P.LoopParam) -> Any:
+    """A whole number within the table's range of a closed-loop key."""
+    assert row.range is not None
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-        if not bounds[0] <= value <= bounds[1]:
-            raise argparse.ArgumentTypeError(f"{text} is not within {bounds[0]}..{bounds[1]} {unit}")
+        assert row.range is not None
+        if not row.range.minimum <= value <= row.range.maximum:
+            raise argparse.ArgumentTypeError(f"{text} is not within {row.fmt_range()}")
         return value
     return parse
 
 
-def program_key(program: Program, key: str) -> Any:
-    """A loop key of the program (``loop``, ``target_uv``, ``gain_ua_per_uv``, ``sense``) as
-    the program file gives it, None when the program does not carry it."""
-    if key in P.BY_KEY:
-        return program.canonical(key)
-    return getattr(program, key, None)
-
-
 def loop_device(device: DeviceModel) -> DeviceModel:
-    """The scenario's implant as the closed-loop family runs it (the table's SCS-CL when it
-    has one; the scenario's own family otherwise)."""
-    try:
-        return replace(device, family=P.Family("SCS-CL"), chemistry="")
-    except ValueError:
-        return device
+    """The scenario's implant as the closed-loop family (its impedances, the family's battery)."""
+    return replace(device, family=P.Family.SCS_CL, chemistry="")
 
 
-@dataclass(frozen=True)
-class _Settings:
-    closed: bool
-    target_uv: float
-    gain_ua_per_uv: float
-
-
-def _settings(args: argparse.Namespace, program: Program, where: str) -> _Settings:
-    kind = program_key(program, "loop")
-    kind_text = str(getattr(kind, "value", kind)).lower() if kind is not None else None
-    mode = args.loop or (ECAP if kind_text == ECAP else OPEN)
-    target = args.target if args.target is not None else program_key(program, "target_uv")
-    gain = args.gain if args.gain is not None else program_key(program, "gain_ua_per_uv")
-    if target is None:
-        raise UsageError(f"{where}: the program has no target_uv; give --target UV")
-    if mode == ECAP:
-        if gain is None:
-            raise UsageError(f"{where}: the program has no gain_ua_per_uv; give --gain UA_PER_UV")
-        if hasattr(program, "sense") and not program_key(program, "sense"):
-            raise UsageError(f"{where}: --loop ecap needs the program's sense contacts")
-    return _Settings(mode == ECAP, float(target), float(gain if gain is not None else 0))
+def loop_program(args: argparse.Namespace, program: Program) -> Program:
+    """The program as ``stimsim loop`` runs it: --loop, --target and --gain in place of the
+    program's own closed-loop keys (the table's defaults where it gives none)."""
+    keys = program.closed_loop or ClosedLoop()
+    changes: dict[str, Any] = {}
+    if args.loop is not None:
+        changes["loop"] = P.LoopMode(args.loop)
+    if args.target is not None:
+        changes["target_uv"] = args.target
+    if args.gain is not None:
+        changes["gain_ua_per_uv"] = args.gain
+    return replace(program, closed_loop=replace(keys, **changes))
 
 
 def _check_out(out: str) -> Path:
@@ -163,7 +144,8 @@ def run_loop(args: argparse.Namespace) -> int:
     where = f"{args.program} slot {program.slot}"
     if program.mode != Mode.TONIC:
         raise UsageError(f"{where}: the loop runs tonic programs (this one is {program.mode.value})")
-    settings = _settings(args, program, where)
+    program = loop_program(args, program)
+    keys = program.closed_loop or ClosedLoop()
     device = loop_device(scenario.device)
     problems = check_program(program, device, acknowledged=False)
     if problems:
@@ -171,10 +153,11 @@ def run_loop(args: argparse.Namespace) -> int:
         if first.rule == "CHARGE_DENSITY":
             raise UsageError(f"{where}: starts inside the charge-density zone, which the loop never enters "
                              f"without ACK=CHARGE ({first.key}: {first.message})")
-        raise UsageError(f"{where}: {first.key}: {first.message} (on the scenario's implant)")
+        raise UsageError(f"{where}: {first.key}: {first.message} (run as on the {device.family.value} with "
+                         "the scenario's implant)")
     noise = D.NOISE_UV if args.noise is None else args.noise
-    setup = R.Loop(scenario.patient, program, device, settings.target_uv, settings.gain_ua_per_uv,
-                   closed=settings.closed, noise_uv=noise, seed=args.seed)
+    setup = R.Loop(scenario.patient, program, device, float(keys.target_uv), float(keys.gain_ua_per_uv),
+                   closed=keys.closed, noise_uv=noise, seed=args.seed)
     try:
         trace = R.run(setup, schedule)
     except ValueError as exc:  # the patient lacks a lead the program uses
@@ -184,7 +167,7 @@ def run_loop(args: argparse.Namespace) -> int:
             files.atomic_write(out, lambda fh: write_trace(fh, trace))
         except OSError as exc:
             raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
-    _print_json(trace.figures(settings.target_uv).as_dict())
+    _print_json(trace.figures(setup.target_uv).as_dict())
     return 0
 
 
