@@ -19,6 +19,12 @@ from .loop import first_update_at
 
 MAX_SECONDS = 86_400  #: the longest schedule: one day
 
+#: A day as the benchmark and the docs live it: 7 h asleep on the back, the day sitting and
+#: standing, half an hour lying on the front, an hour on the back in the evening, and 50
+#: coughs spread over the day.
+A_DAY = ("supine:25200,sitting:3600,standing:7200,sitting:14400,standing:3600,prone:1800,sitting:19800,"
+         "standing:7200,supine:3600," + ",".join(f"cough@{600 + 1700 * i}" for i in range(50)))
+
 
 @dataclass(frozen=True)
 class Schedule:
