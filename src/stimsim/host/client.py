@@ -56,11 +56,11 @@ from .errors import (
     UnknownVerbError,
     UnsafeError,
 )
-from .results import Battery, HelloInfo, LogEntry, Status
+from .results import Battery, EcapPoint, EcapReading, HelloInfo, LogEntry, Status
 
 __all__ = [  # the client's API, its results and its exceptions, from one import
     "Client", "ClientStats", "program_args", "program_from_reply", "differences", "login_proof",
-    "Battery", "HelloInfo", "LogEntry", "Status", "Event", "Reply", "TransportError",
+    "Battery", "EcapPoint", "EcapReading", "HelloInfo", "LogEntry", "Status", "Event", "ecap_point", "Reply", "TransportError",
     "BadArgError", "BadCrcError", "BadReply", "BadSyntaxError", "ClientError", "DeniedError", "DeviceError",
     "DeviceRestarted", "DeviceTimeout", "LimitError", "LinkLost", "LockedError", "OutOfRangeError",
     "ProtocolMismatch", "ReadBackMismatch", "StaleError", "StateError", "TooLongError", "UnknownVerbError",
@@ -74,7 +74,7 @@ DEFAULT_TIMEOUT = 0.2  #: reply wait per attempt (protocol: 200 ms)
 DEFAULT_RETRIES = 3  #: resends after the first attempt
 IMPEDANCE_TIMEOUT = 0.7  #: IMPEDANCE may take 500 ms to start its reply
 TEST_KEEPALIVE_S = 1.0  #: STATUS period while a TEST runs (device lease: 10 s; spec: <= 2 s)
-KNOWN_EVENTS = frozenset({"BOOT", "STIM", "BATT", "FAULT", "CHARGE", "TEST", "LOG"})
+KNOWN_EVENTS = frozenset({"BOOT", "STIM", "BATT", "FAULT", "CHARGE", "TEST", "LOG", "ECAP", "ECAPPT"})
 #: ERR codes that mean "the line arrived damaged, nothing was executed": resend it.
 NOISE_CODES = frozenset({"BAD_CRC", "BAD_SYNTAX", "TOO_LONG"})
 CONTACT_KEYS = tuple(f"Z{i}" for i in range(1, 17)) + ("ZCASE",)
@@ -639,9 +639,16 @@ class Client:
         return back
 
     def read(self, slot: int) -> Program:
-        """The program stored in ``slot`` (``StateError`` REASON=EMPTY if none)."""
+        """The program stored in ``slot`` (``StateError`` REASON=EMPTY if none), judged under the
+        family the device's HELLO named."""
         reply = self.call("READ", [("SLOT", str(slot))])
-        return program_from_reply(reply, slot)
+        return program_from_reply(reply, slot, self.family)
+
+    @property
+    def family(self) -> P.Family:
+        """The device family HELLO named (SCS-R when it named none this host knows)."""
+        named = self.info.family if self.info is not None else P.Family.SCS_R.value
+        return next((f for f in P.Family if f.value == named), P.Family.SCS_R)
 
     def erase(self, slot: int) -> int:
         return _need_int(self.call("ERASE", [("SLOT", str(slot))]), "SLOT")
@@ -828,19 +835,88 @@ class Client:
             return hello
 
 
+    # the closed-loop family's ECAP (SCS-CL; another family answers UNKNOWN_VERB) -------------
+
+    def ecap(self) -> EcapReading:
+        """The ECAP of the moment, its amplitude, the nerve's threshold and slope, the loop's target."""
+        reply = self.call("ECAP")
+        try:
+            ecap_uv, slope = float(_need(reply, "ECAP_UV")), float(_need(reply, "SLOPE"))
+        except ValueError:
+            raise BadReply(f"ECAP reply {reply} carries a figure that is not a number") from None
+        return EcapReading(ecap_uv=ecap_uv, amp_ua=_need_int(reply, "AMP"), threshold_ua=_need_int(reply, "T_UA"),
+                           slope_uv_per_ma=slope, target_uv=_need_int(reply, "TARGET_UV"),
+                           closed_loop=_need_flag(reply, "LOOP"))
+
+    def ecap_sweep(self, from_ua: int, to_ua: int, step_ua: int, *, timeout: float = 2.0) -> list[EcapPoint]:
+        """The growth curve (clinician, stimulation on): one point per amplitude from ``from_ua``
+        by ``step_ua`` up to ``to_ua``, as the ``!ECAPPT`` events after ``OK N=`` bring them.
+        DeviceTimeout if fewer than N arrive within ``timeout``; the amplitude stays as it was."""
+        args = [("FROM", str(from_ua)), ("TO", str(to_ua)), ("STEP", str(step_ua))]
+        with self._exclusive():
+            mark = self.event_mark()
+            count = _need_int(self.call("ECAP", ["SWEEP", *args]), "N")
+            points: list[EcapPoint] = []
+            deadline = time.monotonic() + timeout
+            with self._history_cond:
+                while True:
+                    points = [p for i, e in self._history if i >= mark and e.name == "ECAPPT"
+                              for p in [ecap_point(e)] if p is not None]
+                    left = deadline - time.monotonic()
+                    if len(points) >= count or left <= 0:
+                        break
+                    self._history_cond.wait(left)
+        if len(points) < count:
+            self.stats.timeouts += 1
+            raise DeviceTimeout(codec.encode_request("ECAP", ["SWEEP", *args]), 1, self.url)
+        return points[:count]
+
+    def ecap_stream(self, on: bool) -> bool:
+        """Start or stop ``!ECAP`` events (ten a second while stimulating; any role). They reach
+        ``on_event`` and ``events``; :func:`ecap_point` reads one."""
+        return _need_flag(self.call("ECAP", [("STREAM", "1" if on else "0")]), "STREAM")
+
+    def sim_posture(self, posture: str) -> str:
+        """The virtual nerve's posture: ``SUPINE``, ``SITTING``, ``STANDING`` or ``PRONE``."""
+        return _need(self.call("SIM", [("POSTURE", posture.upper())]), "POSTURE")
+
+    def sim_cough(self) -> None:
+        """A cough: 1.5 mm less CSF for 1 s (coughs do not stack)."""
+        self.call("SIM", ["COUGH"])
+
+    def sim_ecap_noise(self, noise_uv: float) -> None:
+        """The sigma of the ECAP's noise in uV (0: exact readings)."""
+        self.call("SIM", [("ECAP_NOISE", fmt_number(noise_uv))])
+
+    def sim_eps(self, eps: float) -> None:
+        """The virtual nerve's own factor on its thresholds, 0.5..2."""
+        self.call("SIM", [("EPS", fmt_number(eps))])
+
+
+def ecap_point(event: Event) -> EcapPoint | None:
+    """An ``!ECAP`` or ``!ECAPPT`` event as a point; None for another event or a malformed one."""
+    if event.name not in ("ECAP", "ECAPPT"):
+        return None
+    try:
+        return EcapPoint(amp_ua=int(event.get("AMP") or ""), ecap_uv=float(event.get("UV") or ""))
+    except ValueError:
+        log.warning("skipped malformed ECAP event %s", event)
+        return None
+
+
 class _RestartDuringRequest(Exception):
     """Internal: a !BOOT arrived while a request waited; converted to DeviceRestarted."""
 
 
-def program_from_reply(reply: Reply, slot: int) -> Program:
+def program_from_reply(reply: Reply, slot: int, family: P.Family = P.Family.SCS_R) -> Program:
     """The Program of a READ reply; BadReply if the device reports something unusable
-    (a malformed value, or a program the engine's checks refuse)."""
+    (a malformed value, or a program the engine's checks refuse on ``family``)."""
     try:
         program, _ack = program_from_values(reply.as_dict(), with_slot=True, acknowledged=True)
     except WireValueError as exc:
         raise BadReply(f"READ SLOT={slot} answered a program this host cannot use "
                        f"(BAD_ARG KEY={exc.key}): {reply}") from None
-    problems = check_program(program, DeviceModel(), acknowledged=True)
+    problems = check_program(program, DeviceModel(family=family), acknowledged=True)
     if problems or not 1 <= program.slot <= P.N_SLOTS:
         why = f"{problems[0].code} KEY={problems[0].wire}" if problems else "OUT_OF_RANGE KEY=SLOT"
         raise BadReply(f"READ SLOT={slot} answered a program this host cannot use ({why}): {reply}")
@@ -853,7 +929,7 @@ def differences(written: Program, read: Program) -> list[tuple[str, object, obje
     Amplitude limits compare by effect (unset = the mode's range): READ always reports them.
     """
     out: list[tuple[str, object, object]] = []
-    names = ("slot", "mode", *(p.attr for p in P.TABLE), "recharge", "name")
+    names = ("slot", "mode", *(p.attr for p in P.TABLE), "recharge", "name", "closed_loop")
     for name in names:
         a, b = getattr(written, name), getattr(read, name)
         if a != b:

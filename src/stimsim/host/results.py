@@ -1,4 +1,5 @@
-"""What a device reports, as the client hands it on: HELLO, STATUS, BATT and LOG entries."""
+"""What a device reports, as the client hands it on: HELLO, STATUS, BATT, LOG entries and the
+closed-loop family's ECAP readings."""
 
 from __future__ import annotations
 
@@ -50,3 +51,24 @@ class LogEntry:
     t_ms: int
     role: str
     what: str
+
+
+@dataclass(frozen=True)
+class EcapReading:
+    """``ECAP``: the ECAP of the moment and the amplitude that evoked it, the nerve's threshold
+    and slope, the program's target and whether the loop is closed (``LOOP=1``)."""
+
+    ecap_uv: float
+    amp_ua: int
+    threshold_ua: int
+    slope_uv_per_ma: float
+    target_uv: int
+    closed_loop: bool
+
+
+@dataclass(frozen=True)
+class EcapPoint:
+    """One ECAP and its amplitude: a point of ``ECAP SWEEP`` (``!ECAPPT``) or of the stream (``!ECAP``)."""
+
+    amp_ua: int
+    ecap_uv: float

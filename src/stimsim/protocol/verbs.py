@@ -24,7 +24,10 @@ VERB_HELP: tuple[tuple[str, str], ...] = (
     ("MRI ON / MRI OFF", "MRI mode: stimulation stops and stays off until MRI OFF"),
     ("LOG [FROM=n]", "the audit log, as !LOG events"),
     ("TEST MODE= AMP= ... / TEST END", "try a program live on the active slot, unsaved (clinician)"),
+    ("ECAP / ECAP SWEEP FROM= TO= STEP=", "closed loop (SCS-CL): the ECAP now; its growth curve (clinician)"),
+    ("ECAP STREAM=1/0", "closed loop (SCS-CL): !ECAP ten times a second while stimulating"),
     ("SIM ...", "emulator controls: SPEED=x, BATT=n, CHARGE=0/1, FAULT=..., RESET"),
+    ("SIM POSTURE=, COUGH, ECAP_NOISE=, EPS=", "closed loop (SCS-CL): the emulator's virtual nerve"),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Check
-from . import emulator, framing, hardening, reports, sequencing, sessions, slots, therapy, wire
+from . import closed_loop, emulator, framing, hardening, reports, sequencing, sessions, slots, therapy, wire
 
 CHECKS: list[Check] = [
     *framing.CHECKS,
@@ -14,5 +14,6 @@ CHECKS: list[Check] = [
     *therapy.CHECKS,
     *reports.CHECKS,
     *emulator.CHECKS,
+    *closed_loop.CHECKS,
     *wire.CHECKS,
 ]
