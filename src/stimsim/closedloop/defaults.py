@@ -30,7 +30,8 @@ _ROWS: tuple[Default, ...] = (
     Default("noise_uv", 3.0, "uV", "sigma of the Gaussian noise added to every measurement"),
     Default("cough_depth_mm", 1.5, "mm", "CSF depth behind the cord taken away by a cough"),
     Default("cough_s", 1.0, "s", "how long a cough lasts (coughs do not stack)"),
-    Default("max_update_hz", 100.0, "Hz", "the loop updates once per pulse up to this rate, then every 1/rate s"),
+    Default("max_update_hz", 100.0, "Hz",
+            "the loop updates once per pulse up to this rate, above it on the first pulse of each 1/rate s"),
 )
 
 #: The table by key.

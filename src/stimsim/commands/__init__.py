@@ -17,10 +17,18 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 
 def _registrars() -> list[Registrar]:
-    from . import device_commands, engine_commands, gui_command, patient_commands, record_commands, report_command
+    from . import (
+        device_commands,
+        engine_commands,
+        gui_command,
+        loop_command,
+        patient_commands,
+        record_commands,
+        report_command,
+    )
 
     return [gui_command.register, engine_commands.register, device_commands.register, patient_commands.register,
-            record_commands.register, report_command.register]
+            loop_command.register, record_commands.register, report_command.register]
 
 
 REGISTRARS: list[Registrar] = _registrars()
