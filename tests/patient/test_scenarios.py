@@ -9,7 +9,7 @@ import pytest
 
 from stimsim.cli import main
 from stimsim.engine.files import FileError
-from stimsim.engine.params import Mode
+from stimsim.engine.params import FAMILIES, Family, Mode
 from stimsim.engine.program import Electrodes, Program
 from stimsim.patient import EventKind, SessionRecord, score
 from stimsim.patient import scenario as S
@@ -168,8 +168,44 @@ def test_a_felt_sub_perception_final_program_costs_safety_even_without_the_goal(
     assert result.part("safety").points == 10
 
 
-def test_a_scenario_names_no_device_family_yet() -> None:
-    """The virtual patient places SCS leads only, so a scenario's device is the default family's."""
-    data = {**MINIMAL, "device": {"family": "DRG"}}
-    assert S.from_data(data, problems := [], "minimal") is None
-    assert problems == ["device.family: unknown key (allowed: chemistry, contact_impedance_ohm, battery_pct)"]
+def test_a_scenarios_family_defaults_to_scs_r() -> None:
+    assert S.from_data(MINIMAL, problems := [], "minimal") is not None and problems == []
+    assert S.from_data(MINIMAL, [], "minimal").family is Family.SCS_R  # type: ignore[union-attr]
+
+
+def test_the_primary_cell_scenario_names_its_family() -> None:
+    scenario = S.load(S.find("primary-cell-near-eri"))
+    assert scenario.family is Family.SCS_P
+    assert scenario.device.chemistry == "primary"
+
+
+@pytest.mark.parametrize("family", ["SCS-R", "SCS-P", "ETS"])
+def test_a_scenario_names_its_family(family: str) -> None:
+    data = {**MINIMAL, "device": {"family": family}}
+    scenario = S.from_data(data, problems := [], "minimal")
+    assert problems == []
+    assert scenario is not None and scenario.family is Family(family)
+    assert scenario.device.chemistry == FAMILIES[Family(family)].chemistry
+
+
+def test_an_unknown_family_is_refused_with_its_key_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.scenario.json"
+    path.write_text(json.dumps({**MINIMAL, "device": {"family": "SCS-X", "battery_pct": 200}}))
+    assert main(["patient", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"stimsim patient: {path}: device.family: \"SCS-X\" is not one of SCS-R, SCS-P, ETS, DRG",
+        f"stimsim patient: {path}: device.battery_pct: 200 is outside 0..100 %",
+    ]
+
+
+def test_the_programs_are_judged_under_the_scenarios_family() -> None:
+    """A case anode is fine on SCS-R and refused on the trial stimulator (no case); hf is not an SCS-P mode."""
+    monopole = [{"slot": 1, "mode": "tonic", "amplitude_ma": 2.0, "pulse_width_us": 300, "rate_hz": 50,
+                 "electrodes": {"1": -100, "case": 100}}]
+    high = [{"slot": 1, "mode": "hf", "amplitude_ma": 2.0, "pulse_width_us": 30, "rate_hz": 10000,
+             "electrodes": {"1": -100, "2": 100}}]
+    assert S.from_data({**MINIMAL, "programs": monopole}, problems := [], "m") is not None and problems == []
+    S.from_data({**MINIMAL, "device": {"family": "ETS"}, "programs": monopole}, problems := [], "m")
+    assert problems and all(line.startswith("programs[0].electrodes") for line in problems), problems
+    S.from_data({**MINIMAL, "device": {"family": "SCS-P"}, "programs": high}, problems := [], "m")
+    assert problems and all(line.startswith("programs[0].mode") for line in problems), problems

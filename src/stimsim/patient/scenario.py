@@ -16,7 +16,7 @@ from typing import Any
 
 from ..engine import files
 from ..engine.files import FileError, check_header, quote_key, shown
-from ..engine.params import fmt_number
+from ..engine.params import Family, fmt_number
 from ..engine.program import DeviceModel, Program
 from ..resources import scenarios_dir
 from . import regions as RG
@@ -64,6 +64,11 @@ class Scenario:
     @property
     def params(self) -> Params:
         return self.patient.params
+
+    @property
+    def family(self) -> Family:
+        """The implant's device family (the device block's ``family``, SCS-R when left out)."""
+        return self.device.family
 
 
 def name_of(path: str | os.PathLike[str]) -> str:
@@ -141,6 +146,8 @@ def from_data(data: Any, problems: list[str], name: str = "scenario") -> Scenari
     pain = _pain(data.get("pain"), problems)
     raw_leads = data.get("leads")
     named = {name for name in raw_leads if name in LEAD_CONTACTS} if isinstance(raw_leads, dict) else None
+    if device is not None and device.family is Family.DRG:
+        problems.append("device.family: \"DRG\" is not placed by the virtual patient yet (its leads are SCS leads)")
     programs = _programs(data.get("programs", []), device, named, problems)
     goals = _goals(data.get("goals", {}), problems)
     if problems or None in (title, brief, params, leads, device, battery_pct, pain, programs, goals):
@@ -237,11 +244,11 @@ def _device(raw: Any, problems: list[str]) -> tuple[DeviceModel | None, float | 
         return None, None
     engine_part = {k: v for k, v in raw.items() if k != "battery_pct"}
     start = len(problems)
-    device = files.device_from_data(engine_part, problems, with_family=False)  # the virtual patient: SCS leads
+    device = files.device_from_data(engine_part, problems)
     for i in range(start, len(problems)):
         if "unknown key" in problems[i]:
-            problems[i] = problems[i].replace("(allowed: chemistry, contact_impedance_ohm)",
-                                              "(allowed: chemistry, contact_impedance_ohm, battery_pct)")
+            problems[i] = problems[i].replace("(allowed: family, chemistry, contact_impedance_ohm)",
+                                              "(allowed: family, chemistry, contact_impedance_ohm, battery_pct)")
     pct = _number(raw.get("battery_pct", DEFAULT_BATTERY_PCT), "device.battery_pct", 0.0, 100.0, problems, "%")
     return device, pct
 
@@ -270,14 +277,15 @@ def _pain(raw: Any, problems: list[str]) -> dict[str, float] | None:
 
 def _programs(raw: Any, device: DeviceModel | None, leads: set[str] | None,
               problems: list[str]) -> tuple[Program, ...] | None:
-    """Program-file programs, checked against the scenario's device and its leads (by name)."""
+    """Program-file programs, checked under the rules of the scenario's device family and
+    against its leads (by name)."""
     if not isinstance(raw, list):
         problems.append("programs: must be a list of program-file programs")
         return None
     if not raw:
         return ()
     dev = device or DeviceModel()
-    device_data: dict[str, Any] = {"chemistry": dev.chemistry,
+    device_data: dict[str, Any] = {"family": dev.family.value, "chemistry": dev.chemistry,
                                    "contact_impedance_ohm": dict(dev.impedance_overrides)}
     start = len(problems)
     found: list[str] = []  # from_data judges by its own list being empty
@@ -289,7 +297,8 @@ def _programs(raw: Any, device: DeviceModel | None, leads: set[str] | None,
     if leads is not None:
         for i, prog in enumerate(pf.programs):
             for contact, _ in prog.electrodes.pairs:
-                lead = next((n for n, contacts in LEAD_CONTACTS.items() if contact in contacts), None)
+                found_lead = dev.spec.lead_of(contact)
+                lead = found_lead.name if found_lead is not None else None
                 if lead is not None and lead not in leads:
                     problems.append(f"programs[{i}].electrodes.{contact}: contact {contact} is on lead {lead}, "
                                     "which this patient does not have")
