@@ -17,8 +17,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 
 def _registrars() -> list[Registrar]:
-    from . import (device_commands, engine_commands, gui_command, patient_commands, record_commands, report_command,
-                   trial_commands)
+    from . import device_commands, engine_commands, gui_command, patient_commands, record_commands, report_command, trial_commands
 
     return [gui_command.register, engine_commands.register, device_commands.register, patient_commands.register,
             record_commands.register, report_command.register, trial_commands.register]

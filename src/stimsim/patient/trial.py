@@ -111,6 +111,8 @@ class Trial:
     def __init__(self, patient: Patient, program: Program, device: DeviceModel,
                  hours: float = HOURS_DEFAULT) -> None:
         check_hours(hours)
+        if device.family is Family.DRG:
+            raise ValueError("the trial stimulator drives SCS leads; this patient has DRG leads")
         problems = ets_problems(program, device)
         if problems:
             raise ValueError(f"the program in slot {program.slot} cannot run on the ETS: " + "; ".join(problems))
