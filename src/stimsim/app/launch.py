@@ -90,6 +90,24 @@ def builtin_generator_url() -> str:
 _builtin_url: str | None = None
 
 
+def builtin_implant_url() -> str:
+    """The built-in SCS-R implant a trial's programs can be transferred to: created once per
+    process and registered by name, so it keeps what was written to it."""
+    global _implant_url
+    if _implant_url is None:
+        from ..engine.params import Family
+        from ..generator import urlhandler
+
+        urlhandler.register()
+        _implant_url = urlhandler.register_generator(
+            "implant", urlhandler.new_generator(family=Family.SCS_R, sn=IMPLANT_SN))
+    return _implant_url
+
+
+IMPLANT_SN = "IPG-TRIAL-01"  #: the built-in implant's serial number (not the trial stimulator's)
+_implant_url: str | None = None
+
+
 def default_envelope() -> EnvelopeFn:
     from ..engine import waveform
 
@@ -122,6 +140,7 @@ class StimsimApp:
         )
         self._log = app_log.install(self.worker.link.note)
         self.window.patient_view.pin = options.pin  # the patient view writes scenarios with the known PIN
+        self.window.trial_view.implant_url = builtin_implant_url()  # the transfer's built-in SCS-R implant
         from .records.data_folder import data_folder
         from .records.session import SessionFiles
 
@@ -162,8 +181,11 @@ class StimsimApp:
         if opts.scenario:
             self.window.patient_view.select(opts.scenario)
             self.window.patient_view.start(at_start=True)
+            trial = opts.scenario in self.window.trial_view.scenarios  # an ETS trial: the Trial view
+            if trial:
+                self.window.trial_view.select(opts.scenario)
             if not opts.view:
-                self.window.show_face("patient")
+                self.window.show_face("trial" if trial else "patient")
         if opts.login:
             self.worker.login_at_start(opts.pin)
         if opts.slot is not None or opts.stim_on:
