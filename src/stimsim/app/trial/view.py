@@ -170,16 +170,18 @@ class TrialView(QWidget):
 
     def _build_table(self) -> QWidget:
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        tips = ("Trial day", "Pain 0-10 that evening", "Pain relief that evening", "Hours of stimulation that day",
+                "Activity 0-10 (10 - VAS)", "Doses of rescue analgesic that day")
+        for c, (title, tip) in enumerate(zip(COLUMNS, tips, strict=True)):
+            head = QTableWidgetItem(title)
+            head.setToolTip(tip)
+            self.table.setHorizontalHeaderItem(c, head)
         self.table.setAccessibleName("Pain diary")
         self.table.setToolTip("The patient's diary, written each evening of the trial")
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeaderItem(3).setToolTip("Hours of stimulation that day")
-        self.table.horizontalHeaderItem(4).setToolTip("Activity 0-10 (10 - VAS)")
-        self.table.horizontalHeaderItem(5).setToolTip("Doses of rescue analgesic that day")
         widest = ("10", "10.0", "100 %", "24 h", "10.0", "4 doses")
         metrics = self.table.fontMetrics()
         for c, text in enumerate(widest):
