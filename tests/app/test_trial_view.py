@@ -105,7 +105,7 @@ def test_a_seven_day_trial_played_through_gives_the_clis_numbers_and_verdict(
     assert list(relief[1:]) == pytest.approx([100 * e.relief for e in view.diary])
     verdict = "candidate for an implant" if candidate else "not a candidate for an implant"
     assert f">{verdict}</b>" in view.report_label.text()
-    assert view.clock_label.text() == "Day 7 of 7, 20:00 — trial over"
+    assert view.progress.format() == "Day 7 of 7, 20:00 (over)" and view.progress.value() == 1000
     assert view.transfer_button.isEnabled()
     # the record: the start, every evening, the report (with the diary)
     whats = [a.what for a in seen]

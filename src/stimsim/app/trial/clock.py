@@ -18,8 +18,7 @@ START_HOUR = 8.0  #: the trial starts at 08:00 on day 1
 EVENING_HOUR = 20.0  #: the diary is written at 20:00
 TICK_MS = 100  #: the clock's step in real time
 #: Simulated hours per real second, with their words.
-SPEEDS: tuple[tuple[float, str], ...] = ((1.0, "1 h per second"), (4.0, "4 h per second"),
-                                         (12.0, "12 h per second"), (24.0, "1 day per second"))
+SPEEDS: tuple[tuple[float, str], ...] = ((1.0, "1 h/s"), (4.0, "4 h/s"), (12.0, "12 h/s"), (24.0, "1 day/s"))
 DEFAULT_SPEED = 2  #: index into SPEEDS: a week in 14 s
 
 

@@ -39,7 +39,7 @@ from ..records.report import TRIAL_DIARY, TRIAL_REPORT, TRIAL_START, TRIAL_TRANS
 from .clock import SPEEDS, TrialClock
 from .transfer_dialog import TransferDialog
 
-COLUMNS = ("Day", "VAS", "Relief", "Stim.", "Activity", "Medication")
+COLUMNS = ("Day", "VAS", "Relief", "Stim.", "Activity", "Doses")
 GOOD = "#1b7f3b"
 RELIEF_COLOR = "#1f77b4"
 VAS_COLOR = "#d62728"
@@ -104,6 +104,7 @@ class TrialView(QWidget):
         grid.setVerticalSpacing(2)
         self.scenario_box = QComboBox()
         self.scenario_box.setAccessibleName("Trial scenario")
+        self.scenario_box.setToolTip("The patient on trial: a shipped scenario of an ETS trial")
         for s in self.scenarios.values():
             self.scenario_box.addItem(s.title, s.name)
         self.scenario_box.activated.connect(lambda i: self.select(str(self.scenario_box.itemData(i))))
@@ -116,25 +117,28 @@ class TrialView(QWidget):
         self.days_box.setValue(T.DAYS_DEFAULT)
         self.days_box.setSuffix(" days")
         self.days_box.setAccessibleName("Trial length")
+        self.days_box.setToolTip(f"How many days the trial lasts ({T.DAYS_MIN}..{T.DAYS_MAX})")
         self.days_box.valueChanged.connect(lambda _v: self.new_trial())
         self.hours_box = QSpinBox()
         self.hours_box.setRange(int(T.HOURS_MIN), int(T.HOURS_MAX))
         self.hours_box.setValue(int(T.HOURS_DEFAULT))
-        self.hours_box.setSuffix(" h a day")
+        self.hours_box.setSuffix(" h/day")
         self.hours_box.setAccessibleName("Hours of stimulation a day")
+        self.hours_box.setToolTip("How many hours a day the trial stimulator runs the program")
         self.hours_box.valueChanged.connect(lambda _v: self.new_trial())
         self.brief = QLabel()
         self.brief.setWordWrap(True)
         self.brief.setObjectName("trialBrief")
-        grid.addWidget(QLabel("ETS trial:"), 0, 0)
-        grid.addWidget(self.scenario_box, 0, 1)
-        grid.addWidget(QLabel("Program:"), 0, 2)
-        grid.addWidget(self.program_box, 0, 3)
-        grid.addWidget(self.days_box, 0, 4)
-        grid.addWidget(self.hours_box, 0, 5)
-        grid.addWidget(self.brief, 1, 0, 1, 6)
+        for combo in (self.scenario_box, self.program_box):  # long titles must not widen the window
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+        grid.addWidget(self.scenario_box, 0, 0)
+        grid.addWidget(self.program_box, 0, 1)
+        grid.addWidget(self.days_box, 0, 2)
+        grid.addWidget(self.hours_box, 0, 3)
+        grid.addWidget(self.brief, 1, 0, 1, 4)
+        grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
-        grid.setColumnStretch(3, 2)
         return box
 
     def _build_clock_row(self) -> QHBoxLayout:
@@ -142,28 +146,32 @@ class TrialView(QWidget):
         self.run_button = QPushButton("Start")
         self.run_button.setCheckable(True)
         self.run_button.setToolTip("Start or pause the trial's clock")
+        self.run_button.setAccessibleName("Start or pause the trial")
         self.run_button.toggled.connect(self._run)
         self.speed_box = QComboBox()
         self.speed_box.setAccessibleName("Trial clock speed")
+        self.speed_box.setToolTip("How fast the trial's clock runs: simulated hours per real second")
         for factor, words in SPEEDS:
             self.speed_box.addItem(words, factor)
         self.speed_box.setCurrentIndex([f for f, _ in SPEEDS].index(self.clock.speed))
         self.speed_box.currentIndexChanged.connect(
             lambda i: setattr(self.clock, "speed", float(self.speed_box.itemData(i))))
-        self.end_button = QPushButton("To the end")
+        self.end_button = QPushButton("Play all")
         self.end_button.setToolTip("Play the rest of the trial at once")
+        self.end_button.setAccessibleName("Play the trial to the end")
         self.end_button.clicked.connect(self.play_to_end)
         self.restart_button = QPushButton("Restart")
         self.restart_button.setToolTip("A new trial with the settings above (the diary starts again)")
+        self.restart_button.setAccessibleName("Restart the trial")
         self.restart_button.clicked.connect(self.new_trial)
-        self.clock_label = QLabel()
-        self.clock_label.setObjectName("trialClock")
-        self.clock_label.setAccessibleName("Trial clock")
-        self.progress = QProgressBar()
+        self.progress = QProgressBar()  # the trial's clock: its words on its progress
+        self.progress.setObjectName("trialClock")
         self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setAccessibleName("Trial progress")
-        for w in (self.run_button, self.speed_box, self.end_button, self.restart_button, self.clock_label):
+        self.progress.setTextVisible(True)
+        self.progress.setAccessibleName("Trial clock")
+        self.progress.setToolTip("The trial's day and time of day; the diary is written at 20:00")
+        self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance("Day 10 of 10, 20:00") // 2)
+        for w in (self.run_button, self.speed_box, self.end_button, self.restart_button):
             row.addWidget(w)
         row.addWidget(self.progress, 1)
         return row
@@ -182,7 +190,7 @@ class TrialView(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        widest = ("10", "10.0", "100 %", "24 h", "10.0", "4 doses")
+        widest = ("10", "10.0", "100 %", "24 h", "10.0", "4")
         metrics = self.table.fontMetrics()
         for c, text in enumerate(widest):
             header.resizeSection(c, max(header.sectionSize(c), metrics.horizontalAdvance(text) + 24))
@@ -237,6 +245,7 @@ class TrialView(QWidget):
         self.transfer_button = QPushButton("Transfer to the implant…")
         self.transfer_button.setToolTip("Write the trial's programs to an implant's slots, read each back and "
                                         "compare (after the trial)")
+        self.transfer_button.setAccessibleName("Transfer to the implant")
         self.transfer_button.clicked.connect(self.open_transfer)
         row.addWidget(self.transfer_button, 0, Qt.AlignmentFlag.AlignBottom)
         return box
@@ -358,7 +367,7 @@ class TrialView(QWidget):
 
     # --- showing ----------------------------------------------------------------------
     def _show_clock(self) -> None:
-        self.clock_label.setText(self.clock.words() + (" — trial over" if self.clock.over else ""))
+        self.progress.setFormat(self.clock.words() + (" (over)" if self.clock.over else ""))
         total = self.clock.total_hours
         self.progress.setValue(int(1000 * self.clock.hours / total) if total else 0)
         if not self.clock.running and self.run_button.isChecked():
@@ -404,7 +413,7 @@ class TrialView(QWidget):
 def diary_cells(entry: T.DiaryEntry) -> tuple[str, ...]:
     """One diary row as the table shows it (the order of ``COLUMNS``)."""
     return (str(entry.day), f"{entry.vas:.1f}", f"{100 * entry.relief:.0f} %", f"{entry.hours:g} h",
-            f"{entry.activity:.1f}", f"{entry.medication_doses} dose{'s' if entry.medication_doses != 1 else ''}")
+            f"{entry.activity:.1f}", str(entry.medication_doses))
 
 
 def diary_words(entry: T.DiaryEntry) -> str:
