@@ -107,6 +107,7 @@ class TrialView(QWidget):
         self.scenario_box.setToolTip("The patient on trial: a shipped scenario of an ETS trial")
         for s in self.scenarios.values():
             self.scenario_box.addItem(s.title, s.name)
+            self.scenario_box.setItemData(self.scenario_box.count() - 1, s.title, Qt.ItemDataRole.ToolTipRole)
         self.scenario_box.activated.connect(lambda i: self.select(str(self.scenario_box.itemData(i))))
         self.program_box = QComboBox()
         self.program_box.setAccessibleName("Trial program")
