@@ -50,6 +50,10 @@ GOOD: dict[str, Session] = {
     "hf-10khz-paresthesia-free": Session(hf({"7": -50, "15": -50, "8": 50, "16": 50}, 3000), None, 7 * 1440),
     "burst-wash-in": Session(burst({"7": -100, "case": 100}, 800), None, 2 * 1440),
     "primary-cell-near-eri": Session(tonic({"6": -50, "14": -50, "case": 100}, rate=40), 0.6, 30),
+    # the trial scenarios run on the ETS: no case anode
+    "trial-lasting-relief": Session(hf({"7": -100, "8": 100}, 2000), None, 7 * 1440),
+    "trial-relief-fades": Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25}, pw=450), 0.7,
+                                  30),
 }
 
 #: The bad session of each scenario and the part whose reason must say what went wrong.
@@ -70,6 +74,9 @@ BAD: dict[str, tuple[Session, str, str]] = {
     "burst-wash-in": (Session(burst({"7": -100, "case": 100}, 800), None, 30), "relief", "not a responder"),
     "primary-cell-near-eri": (Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25},
                                             pw=450, rate=200), 0.7, 30), "battery", "days to ERI"),
+    "trial-lasting-relief": (Session(hf({"7": -100, "8": 100}, 2000), None, 30), "relief", "not a responder"),
+    "trial-relief-fades": (Session(tonic({"1": -50, "9": -50, "2": 50, "10": 50}), 0.7, 30), "coverage",
+                           "covers only"),
 }
 
 

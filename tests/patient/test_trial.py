@@ -160,3 +160,11 @@ def test_cli_bad_arguments_exit_2(args: list[str], capsys: pytest.CaptureFixture
     assert exc.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.strip()
+
+
+def test_a_rehearsal_on_a_trial_scenario_scores_the_pack_in_days_per_pack() -> None:
+    from stimsim.patient import SessionRecord, score
+
+    sc = S.load(S.find(SUCCESS))
+    part = score(sc, sc.programs[0], SessionRecord(minutes_taken=10, simulated_minutes=30)).part("battery")
+    assert part.reason.endswith("days per pack (target 7)") and part.points == part.max_points
