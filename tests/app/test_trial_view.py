@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from stimsim.app.launch import StimsimApp
+from stimsim.app.launch import AppOptions, StimsimApp
 from stimsim.app.model import Action
 from stimsim.app.records.report import RecordContent, report_html
 from stimsim.app.trial.clock import TrialClock, evening_at
@@ -206,7 +207,21 @@ def test_transfer_to_the_built_in_implant_shows_each_slots_read_back(qtbot: QtBo
         urlhandler.unregister_generator("trial-implant-test")
 
 
-def test_gui_scenario_of_a_trial_opens_the_trial_view(qtbot: QtBot, stim: StimsimApp) -> None:
+def test_gui_scenario_of_a_trial_opens_the_trial_view(qtbot: QtBot, qapp: QApplication, gen: object) -> None:
+    url = urlhandler.register_generator("trial-start-test", gen)  # type: ignore[arg-type]
+    app = StimsimApp(AppOptions(scenario=FADES), builtin_url=url, ports=lambda: [])
+    qtbot.addWidget(app.window)
+    try:
+        with qtbot.waitSignal(app.worker.setupFinished, timeout=10_000):
+            app.start()
+        assert app.window.faces.currentWidget() is app.window.trial_view
+        assert app.window.trial_view.scenario is not None and app.window.trial_view.scenario.name == FADES
+    finally:
+        app.shutdown()
+        urlhandler.unregister_generator("trial-start-test")
+
+
+def test_only_trial_scenarios_are_offered(stim: StimsimApp) -> None:
     assert "trial" in stim.window.face_names()
     view = stim.window.trial_view
     assert set(view.scenarios) >= {SUCCESS, FADES}
