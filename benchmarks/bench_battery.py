@@ -6,8 +6,7 @@ prints them. Times are the best of several repeats (the machine is shared).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from timing import best_ms
 
 from stimsim.engine import battery as B
 from stimsim.engine import metrics
@@ -15,16 +14,6 @@ from stimsim.engine.params import Mode, Recharge
 from stimsim.engine.program import DeviceModel, Electrodes, Program
 
 TEN_YEARS_DAYS = 3653
-
-
-def _best_ms(fn: Callable[[], object], repeats: int = 7, number: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best * 1000.0
 
 
 def _hours(value: float | None) -> float:
@@ -61,32 +50,32 @@ def run() -> list[tuple[str, float, str]]:
 
     res = B.simulate_schedule(steady, TEN_YEARS_DAYS)
     rows.append(("schedule: 10 years, 3 programs, daily 60 min charge (full daily)",
-                 _best_ms(lambda: B.simulate_schedule(steady, TEN_YEARS_DAYS)), "ms (target <= 50 ms)"))
+                 best_ms(lambda: B.simulate_schedule(steady, TEN_YEARS_DAYS)), "ms (target <= 50 ms)"))
     rows.append(("  trace breakpoints", float(res.t_h.size), "points"))
     rows.append(("  daily draw", res.daily_draw_mwh, "mWh/day"))
     rows.append(("  lowest state of charge", res.min_soc, "%"))
 
     res = B.simulate_schedule(draining, TEN_YEARS_DAYS)
     rows.append(("schedule: 10 years, 3 programs, daily 10 min charge (drains)",
-                 _best_ms(lambda: B.simulate_schedule(draining, TEN_YEARS_DAYS)), "ms (target <= 50 ms)"))
+                 best_ms(lambda: B.simulate_schedule(draining, TEN_YEARS_DAYS)), "ms (target <= 50 ms)"))
     rows.append(("  LOW reached after", _hours(res.crossings["LOW"]) / 24.0, "days"))
     rows.append(("  EMPTY reached after", _hours(res.stopped_h) / 24.0, "days"))
 
     primary = B.DailySchedule("primary", (B.ProgramPeriod.of(tonic, device, 8.0, 12.0),))
     res = B.simulate_schedule(primary, 40 * 366)
     rows.append(("schedule: 40 years, primary cell, 12 h tonic a day",
-                 _best_ms(lambda: B.simulate_schedule(primary, 40 * 366)), "ms"))
+                 best_ms(lambda: B.simulate_schedule(primary, 40 * 366)), "ms"))
     rows.append(("  ERI reached after", _hours(res.crossings["ERI"]) / (24.0 * 365.25), "years"))
 
     rows.append(("program_metrics, cycled burst with ramp",
-                 _best_ms(lambda: metrics.program_metrics(burst, device), number=200) * 1000.0, "us per call"))
+                 best_ms(lambda: metrics.program_metrics(burst, device), number=200) * 1000.0, "us per call"))
     rows.append(("program_metrics, 10 kHz hf",
-                 _best_ms(lambda: metrics.program_metrics(hf, device), number=200) * 1000.0, "us per call"))
+                 best_ms(lambda: metrics.program_metrics(hf, device), number=200) * 1000.0, "us per call"))
     rows.append(("battery_figures, tonic",
-                 _best_ms(lambda: B.battery_figures(tonic, device, "liion", 24), number=200) * 1000.0,
+                 best_ms(lambda: B.battery_figures(tonic, device, "liion", 24), number=200) * 1000.0,
                  "us per call"))
     rows.append(("advance_soc",
-                 _best_ms(lambda: B.advance_soc(50.0, "liion", 5.0, 0.1), number=2000) * 1000.0,
+                 best_ms(lambda: B.advance_soc(50.0, "liion", 5.0, 0.1), number=2000) * 1000.0,
                  "us per call"))
     return rows
 

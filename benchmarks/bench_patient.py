@@ -8,26 +8,14 @@ best of several repeats, so a busy machine inflates it less.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
+from timing import best_ms
 
 from stimsim.patient import POSTURES, Relief, delivered_ma, evaluate, evaluate_many, score
 from stimsim.patient import scenario as S
 from stimsim.patient.score import SessionRecord
 
 N_PATIENTS = 10_000
-
-
-def _best_ms(fn: Callable[[], object], repeats: int = 7, number: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best * 1000.0
 
 
 def _met(value: float, target: float) -> str:
@@ -49,16 +37,16 @@ def run() -> list[tuple[str, float, str]]:
     dd = np.array([patient.params.posture_shift_mm(p) for p in POSTURES])[rng.integers(0, len(POSTURES), N_PATIENTS)]
 
     rows: list[tuple[str, float, str]] = []
-    single = _best_ms(one, number=200)
+    single = best_ms(one, number=200)
     rows.append(("one evaluation: 30 regions, thresholds, words, relief step", single, _met(single, 1.0)))
-    many = _best_ms(lambda: evaluate_many(patient, program, amp, eps, dd))
+    many = best_ms(lambda: evaluate_many(patient, program, amp, eps, dd))
     rows.append((f"{N_PATIENTS} patients (own eps and posture) together", many, _met(many, 100.0)))
     batch = evaluate_many(patient, program, amp, eps, dd)
     rows.append(("  share of them feeling the program", float(np.mean(batch.sensation > 0)), "fraction"))
     record = SessionRecord(minutes_taken=20, simulated_minutes=30)
     rows.append(("score of a session (battery figures included)",
-                 _best_ms(lambda: score(scenario, program, record), number=50), "ms"))
-    loading = _best_ms(lambda: S.load(S.find("primary-cell-near-eri")), number=20)
+                 best_ms(lambda: score(scenario, program, record), number=50), "ms"))
+    loading = best_ms(lambda: S.load(S.find("primary-cell-near-eri")), number=20)
     rows.append(("scenario file read and validated", loading, "ms"))
     return rows
 

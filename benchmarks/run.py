@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the benchmarks share timing.py
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]

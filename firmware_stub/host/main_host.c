@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 600
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -157,7 +158,51 @@ static void refuse_busy(int listener)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: stimfw-host --pty | --tcp PORT [--state DIR] [--trace FILE] [--pin PIN]\n"
-               "                   [--chem liion|primary] [--sn SERIAL] [--idle-timeout S]\n");
+               "                   [--family F] [--chem liion|primary|pack] [--sn SERIAL] [--idle-timeout S]\n");
+}
+
+/* --family F: one of the generated families, spelt as HELLO reports it. */
+static int parse_family(const char *text, uint8_t *family)
+{
+    uint8_t f;
+    for (f = 0; f < FW_FAMILY_COUNT; f++) {
+        if (strcmp(text, fw_family_wire[f]) == 0) {
+            *family = f;
+            return 1;
+        }
+    }
+    fprintf(stderr, "stimfw-host: --family %s: not a device family (", text);
+    for (f = 0; f < FW_FAMILY_COUNT; f++) {
+        fprintf(stderr, "%s%s", f ? ", " : "", fw_family_wire[f]);
+    }
+    fprintf(stderr, ")\n");
+    return 0;
+}
+
+/* --chem C: one of the family's chemistries (lower case of BATT CHEM=). */
+static int parse_chem(const char *text, fw_port_t *port)
+{
+    const fw_family_t *fam = fw_family(port->family);
+    uint8_t i, j;
+    for (i = 0; i < fam->nchems; i++) {
+        const char *name = fw_batt_chem_name(fam->chems[i]);
+        for (j = 0; name[j] && tolower((unsigned char)name[j]) == text[j]; j++) {
+        }
+        if (!name[j] && !text[j]) {
+            port->chem = fam->chems[i];
+            return 1;
+        }
+    }
+    fprintf(stderr, "stimfw-host: --chem %s: the %s takes ", text, fam->wire);
+    for (i = 0; i < fam->nchems; i++) {
+        const char *name = fw_batt_chem_name(fam->chems[i]);
+        fprintf(stderr, "%s", i == 0 ? "" : (i + 1 == fam->nchems ? " or " : ", "));
+        for (j = 0; name[j]; j++) {
+            fputc(tolower((unsigned char)name[j]), stderr);
+        }
+    }
+    fprintf(stderr, "\n");
+    return 0;
 }
 
 /* A client leaves (or is sent away): its session goes with it. */
@@ -176,7 +221,7 @@ static void drop_client(int *client, const char *why)
 int main(int argc, char **argv)
 {
     int use_pty = 0, tcp_port = -1, i, listener = -1, master = -1, slave = -1, client = -1, bound = 0;
-    const char *state = 0, *trace_path = 0, *pin = 0, *sn = "HOST-0001";
+    const char *state = 0, *trace_path = 0, *pin = 0, *sn = "HOST-0001", *chem_arg = 0;
     double idle_s = FW_IDLE_TIMEOUT_S_DEFAULT;
     uint64_t idle_us, last_rx_us = 0;
     char idle_why[96];
@@ -186,7 +231,8 @@ int main(int argc, char **argv)
     struct sigaction sa;
 
     memset(&port, 0, sizeof port);
-    port.chem = FW_CHEM_LIION;
+    port.chem = FW_CHEM_FAMILY;
+    port.family = STIMFW_FAMILY;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : 0;
@@ -222,10 +268,10 @@ int main(int argc, char **argv)
             sn = next;
             i++;
         } else if (strcmp(a, "--chem") == 0 && next) {
-            if (strcmp(next, "primary") == 0) {
-                port.chem = FW_CHEM_PRIMARY;
-            } else if (strcmp(next, "liion") != 0) {
-                fprintf(stderr, "stimfw-host: --chem %s: use liion or primary\n", next);
+            chem_arg = next;
+            i++;
+        } else if (strcmp(a, "--family") == 0 && next) {
+            if (!parse_family(next, &port.family)) {
                 return 2;
             }
             i++;
@@ -237,6 +283,9 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (chem_arg && !parse_chem(chem_arg, &port)) {
+        return 2;
     }
     if (use_pty == (tcp_port >= 0)) {
         fprintf(stderr, "stimfw-host: give exactly one of --pty and --tcp PORT\n");

@@ -9,12 +9,38 @@ typedef struct {
 
 static const ocv_point_t ocv_liion[FW_OCV_LIION_COUNT] = FW_OCV_LIION_TABLE;
 static const ocv_point_t ocv_primary[FW_OCV_PRIMARY_COUNT] = FW_OCV_PRIMARY_TABLE;
+static const ocv_point_t ocv_pack[FW_OCV_PACK_COUNT] = FW_OCV_PACK_TABLE;
+static const char *const chem_names[FW_CHEM_COUNT] = FW_CHEM_WIRE_TABLE;
 
 #define STEP_MAX_US 1000000000ull /* simulated us per integration step: nW*us stays in int64 */
 
-int64_t fw_batt_capacity_pj(const fw_batt_t *b)
+int64_t fw_batt_chem_capacity_pj(uint8_t chem)
 {
-    return b->chem == FW_CHEM_PRIMARY ? FW_PRIMARY_CAPACITY_PJ : FW_LIION_CAPACITY_PJ;
+    switch (chem) {
+    case FW_CHEM_PRIMARY:
+        return FW_PRIMARY_CAPACITY_PJ;
+    case FW_CHEM_PACK:
+        return FW_PACK_CAPACITY_PJ;
+    default:
+        return FW_LIION_CAPACITY_PJ;
+    }
+}
+
+int64_t fw_batt_capacity_pj(const fw_batt_t *b) { return fw_batt_chem_capacity_pj(b->chem); }
+
+const char *fw_batt_chem_name(uint8_t chem) { return chem_names[chem < FW_CHEM_COUNT ? chem : FW_CHEM_LIION]; }
+
+/* The stop level (EMPTY / EOS) and the warning level (LOW / ERI) of the chemistry. */
+static int32_t stop_permille(uint8_t chem)
+{
+    return chem == FW_CHEM_PRIMARY ? FW_PRIMARY_EOS_PERMILLE
+                                   : (chem == FW_CHEM_PACK ? FW_PACK_EMPTY_PERMILLE : FW_LIION_STOP_PERMILLE);
+}
+
+static int32_t warn_permille(uint8_t chem)
+{
+    return chem == FW_CHEM_PRIMARY ? FW_PRIMARY_ERI_PERMILLE
+                                   : (chem == FW_CHEM_PACK ? FW_PACK_LOW_PERMILLE : FW_LIION_LOW_PERMILLE);
 }
 
 /* E <= capacity * permille / 1000, exactly. */
@@ -31,10 +57,11 @@ static uint8_t level_of(const fw_batt_t *b)
         }
         return at_or_below(b, FW_PRIMARY_ERI_PERMILLE) ? FW_BATT_ERI : FW_BATT_OK;
     }
-    if (at_or_below(b, FW_LIION_STOP_PERMILLE)) {
+    /* Li-ion and the pack: EMPTY holds while at or below its level (a charge or a fresh pack ends it) */
+    if (at_or_below(b, stop_permille(b->chem))) {
         return FW_BATT_EMPTY;
     }
-    return at_or_below(b, FW_LIION_LOW_PERMILLE) ? FW_BATT_LOW : FW_BATT_OK;
+    return at_or_below(b, warn_permille(b->chem)) ? FW_BATT_LOW : FW_BATT_OK;
 }
 
 /* Re-derive the level; report every threshold passed on the way down. */
@@ -60,7 +87,7 @@ static unsigned update_level(fw_batt_t *b)
 
 void fw_batt_init(fw_batt_t *b, uint8_t chem, int64_t e_pj, uint8_t eos)
 {
-    b->chem = chem == FW_CHEM_PRIMARY ? FW_CHEM_PRIMARY : FW_CHEM_LIION;
+    b->chem = chem < FW_CHEM_COUNT ? chem : FW_CHEM_LIION;
     b->e_pj = e_pj;
     if (b->e_pj < 0) {
         b->e_pj = 0;
@@ -171,8 +198,9 @@ uint32_t fw_batt_permille(const fw_batt_t *b)
 
 uint32_t fw_batt_vbat_mv(const fw_batt_t *b)
 {
-    const ocv_point_t *t = b->chem == FW_CHEM_PRIMARY ? ocv_primary : ocv_liion;
-    unsigned n = b->chem == FW_CHEM_PRIMARY ? FW_OCV_PRIMARY_COUNT : FW_OCV_LIION_COUNT;
+    const ocv_point_t *t = b->chem == FW_CHEM_PRIMARY ? ocv_primary : (b->chem == FW_CHEM_PACK ? ocv_pack : ocv_liion);
+    unsigned n = b->chem == FW_CHEM_PRIMARY ? FW_OCV_PRIMARY_COUNT
+                                            : (b->chem == FW_CHEM_PACK ? FW_OCV_PACK_COUNT : FW_OCV_LIION_COUNT);
     int64_t cap = fw_batt_capacity_pj(b);
     int64_t x = b->e_pj / (cap / 1000000); /* state of charge in ppm */
     unsigned i;
@@ -193,7 +221,7 @@ uint32_t fw_batt_vbat_mv(const fw_batt_t *b)
 
 uint64_t fw_batt_est_tenth_h(const fw_batt_t *b)
 {
-    int32_t stop = b->chem == FW_CHEM_PRIMARY ? FW_PRIMARY_EOS_PERMILLE : FW_LIION_STOP_PERMILLE;
+    int32_t stop = stop_permille(b->chem);
     int64_t left = b->e_pj - fw_batt_capacity_pj(b) / 1000 * stop;
     uint64_t d;
     if (left <= 0 || b->draw_nw <= 0) {

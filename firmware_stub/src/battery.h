@@ -1,6 +1,8 @@
 /* battery.h -- fixed-point battery model (model.md section 5): energy in pJ, power in
  * nW, time in us; P = P_q + I_out * V_rail / eta while stimulating, P_q otherwise;
- * Li-ion with charger (LOW 20 %, EMPTY 5 %) or primary cell (ERI 10 %, EOS 2 %).
+ * Li-ion with charger (LOW 20 %, EMPTY 5 %), primary cell (ERI 10 %, EOS 2 %) or the trial
+ * stimulator's replaceable pack (LOW 20 %, EMPTY 5 % until a fresh pack, no charger); the
+ * chemistry codes FW_CHEM_* are generated (params_gen.h).
  * Battery time runs at SIM SPEED x real time. */
 #ifndef STIMFW_BATTERY_H
 #define STIMFW_BATTERY_H
@@ -8,7 +10,6 @@
 #include <stdint.h>
 #include "params_gen.h"
 
-enum { FW_CHEM_LIION = 0, FW_CHEM_PRIMARY = 1 };
 /* Levels, least severe first (the order thresholds are crossed going down). */
 enum { FW_BATT_OK = 0, FW_BATT_LOW, FW_BATT_EMPTY, FW_BATT_ERI, FW_BATT_EOS };
 /* fw_batt_advance / fw_batt_set_permille report these bits. */
@@ -36,6 +37,9 @@ typedef struct {
 
 void fw_batt_init(fw_batt_t *b, uint8_t chem, int64_t e_pj, uint8_t eos);
 int64_t fw_batt_capacity_pj(const fw_batt_t *b);
+int64_t fw_batt_chem_capacity_pj(uint8_t chem);
+/* BATT CHEM=: LIION, PRIMARY, PACK. */
+const char *fw_batt_chem_name(uint8_t chem);
 /* Draw while stimulating with delivered amplitude amp_ua, rail rail_mv, pulses/s times
  * driven phases x PW (us of rail current per second), and the on fraction num/den. */
 int64_t fw_batt_stim_draw_nw(uint32_t amp_ua, uint32_t rail_mv, uint64_t driven_us_per_s, uint64_t on_num,

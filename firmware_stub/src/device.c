@@ -401,11 +401,36 @@ static int load_device_record(fw_device_t *d, int *record)
     return *record == FW_STORE_OK;
 }
 
+/* Every stored program is one the device's family takes (a state written under another
+ * family is not: the Python generator refuses it alike). */
+static int slots_fit_family(const fw_device_t *d)
+{
+    unsigned i;
+    uint8_t c;
+    fw_problem_t prob;
+    for (i = 0; i < FW_N_SLOTS; i++) {
+        const fw_program_t *p = &d->img.p.slots[i].prog;
+        if (!d->img.p.slots[i].used) {
+            continue;
+        }
+        for (c = 0; c < p->npairs && c < FW_MAX_PAIRS; c++) {
+            if (!fw_family_has_contact(d->fam, p->pairs[c].contact)) {
+                return 0;
+            }
+        }
+        fw_prog_check(d->fam, p, d->img.p.impedance_default, 1, &prob);
+        if (prob.code) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Load the persistent state; anything but a valid state under a valid device record
  * starts from defaults, flagged (STATE=DEFAULTS) unless the device is new. */
 static void load_state(fw_device_t *d)
 {
-    int64_t full = d->port.chem == FW_CHEM_PRIMARY ? FW_PRIMARY_CAPACITY_PJ : FW_LIION_CAPACITY_PJ;
+    int64_t full = fw_batt_chem_capacity_pj(d->port.chem);
     int record, st = fw_store_load(&d->img, &d->bank);
     const char *why = 0;
     /* the device record goes first: its presence says the banks have been written */
@@ -422,12 +447,15 @@ static void load_state(fw_device_t *d)
         d->img.seq = 0;
     } else if (st == FW_STORE_EMPTY) {
         d->img.seq = 0; /* a new device: defaults, quietly */
+    } else if (!slots_fit_family(d)) {
+        why = "persistent state holds a program this device family does not take: starting from defaults "
+              "(HELLO reports STATE=DEFAULTS)";
     } else {
         fw_pin_proof_key(&d->img.p.pin, d->device_key, d->proof_key);
         return;
     }
     /* a valid bank under a lost device record keeps its seq, so the defaults outrank it */
-    fw_persist_defaults(&d->img.p, full);
+    fw_persist_defaults(&d->img.p, full, d->fam->contact_ohm);
     fw_pin_change(d, FW_DEFAULT_PIN, sizeof FW_DEFAULT_PIN - 1);
     if (why) {
         d->img.p.defaults_flag = 1; /* saved, so it lasts until a PROG / CONFIG write */
@@ -487,6 +515,19 @@ void fw_init(fw_device_t *d, const fw_port_t *port, const fw_verbs_t *verbs)
     fw_memset(d, 0, sizeof *d);
     d->port = *port;
     d->verbs = verbs;
+    if (d->port.family >= FW_FAMILY_COUNT) {
+        d->port.family = 0;
+    }
+    d->fam = fw_family(d->port.family);
+    {
+        uint8_t i, chem = d->fam->chems[0]; /* the family's default, unless the port names another of its own */
+        for (i = 0; i < d->fam->nchems; i++) {
+            if (d->fam->chems[i] == d->port.chem) {
+                chem = d->port.chem;
+            }
+        }
+        d->port.chem = chem;
+    }
     if (d->port.batt_persist_step == 0) {
         d->port.batt_persist_step = 1;
     }

@@ -23,10 +23,17 @@ typedef struct {
     const char *model;     /* HELLO MODEL=, e.g. "STIMFW-HOST" */
     const char *fw;        /* firmware version */
     const char *sn;        /* serial number */
-    uint8_t chem;          /* FW_CHEM_* */
+    uint8_t chem;          /* FW_CHEM_*, one of the family's chemistries (FW_CHEM_FAMILY: its default) */
     uint8_t sim;           /* the SIM verb is served */
     uint16_t batt_persist_step; /* per-mille of battery change between store writes */
+    uint8_t family;        /* FW_FAMILY_*, whose rules the device keeps (0: the default family) */
 } fw_port_t;
+
+#define FW_CHEM_FAMILY 0xFFu /* fw_port_t.chem: the family's default chemistry */
+/* A board build picks its family at compile time: -DSTIMFW_FAMILY=FW_FAMILY_DRG. */
+#ifndef STIMFW_FAMILY
+#define STIMFW_FAMILY FW_FAMILY_SCS_R
+#endif
 
 struct fw_device;
 struct fw_request;
@@ -48,6 +55,7 @@ typedef struct {
 
 typedef struct fw_device {
     fw_port_t port;
+    const fw_family_t *fam; /* the port's family */
     const fw_verbs_t *verbs;
     /* persistent state (the RAM copy of the current bank) */
     fw_image_t img;

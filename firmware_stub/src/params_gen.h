@@ -27,38 +27,89 @@
 #define FW_P_COUNT 9
 #define FW_PARAM_WIRE_TABLE {"AMP", "PW", "RATE", "IPG", "CYCLE_ON_MS", "CYCLE_OFF_MS", "RAMP_MS", "BURST_N", "INTRA_HZ"}
 
-/* Per mode and parameter: {used, minimum, maximum, zero_off}, canonical wire units. */
-#define FW_PARAM_TABLE { \
-    /* TONIC */ { \
-        {1, 0, 20000, 0}, \
-        {1, 20, 1000, 0}, \
-        {1, 2, 1200, 0}, \
-        {1, 0, 1000, 0}, \
-        {1, 1000, 5400000, 1}, \
-        {1, 1000, 5400000, 1}, \
-        {1, 0, 10000, 0}, \
-        {0, 0, 0, 0}, \
-        {0, 0, 0, 0} }, \
-    /* BURST */ { \
-        {1, 0, 20000, 0}, \
-        {1, 100, 1000, 0}, \
-        {1, 1, 100, 0}, \
-        {1, 0, 1000, 0}, \
-        {1, 1000, 5400000, 1}, \
-        {1, 1000, 5400000, 1}, \
-        {1, 0, 10000, 0}, \
-        {1, 2, 10, 0}, \
-        {1, 250, 1000, 0} }, \
-    /* HF */ { \
-        {1, 0, 15000, 0}, \
-        {1, 20, 200, 0}, \
-        {1, 1000, 10000, 0}, \
-        {1, 0, 100, 0}, \
-        {1, 1000, 5400000, 1}, \
-        {1, 1000, 5400000, 1}, \
-        {1, 0, 10000, 0}, \
-        {0, 0, 0, 0}, \
-        {0, 0, 0, 0} } \
+/* Battery chemistries, in the order of stimsim.engine.battery.CELLS. */
+#define FW_CHEM_LIION 0
+#define FW_CHEM_PRIMARY 1
+#define FW_CHEM_PACK 2
+#define FW_CHEM_COUNT 3
+#define FW_CHEM_WIRE_TABLE {"LIION", "PRIMARY", "PACK"} /* BATT CHEM= */
+
+/* Device families, in params.FAMILIES order (the first is the default). Per family: its
+ * contacts' leads, case, modes, chemistries, contact figures, the parameters a patient steps
+ * grid point by grid point, and per mode and parameter {used, minimum, maximum, zero_off}
+ * (canonical wire units) and the grid {bands, {{start, spacing}...}} (0 bands: none). */
+#define FW_FAMILY_SCS_R 0
+#define FW_FAMILY_SCS_P 1
+#define FW_FAMILY_ETS 2
+#define FW_FAMILY_DRG 3
+#define FW_FAMILY_COUNT 4
+#define FW_FAMILY_WIRE_TABLE {"SCS-R", "SCS-P", "ETS", "DRG"}
+#define FW_GRID_BANDS_MAX 2
+#define FW_FAMILY_TABLE { \
+    /* SCS-R */ { \
+        /* wire */ "SCS-R", \
+        /* case_anode */ 1, \
+        /* bipolar_per_lead */ 0, \
+        /* nleads */ 2, \
+        /* modes */ (1u << FW_MODE_TONIC) | (1u << FW_MODE_BURST) | (1u << FW_MODE_HF), \
+        /* nchems */ 2, \
+        /* chems, the first the default */ {FW_CHEM_LIION, FW_CHEM_PRIMARY, 0}, \
+        /* contact_ohm */ 262, \
+        /* contact_area_cm2 */ 0.1225, \
+        /* patient_grid */ 0u, \
+        /* lead_of[contact] */ {0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2}, \
+        /* spec[mode][param] */ {/* TONIC */ {{1, 0, 20000, 0}, {1, 20, 1000, 0}, {1, 2, 1200, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}, \
+          /* BURST */ {{1, 0, 20000, 0}, {1, 100, 1000, 0}, {1, 1, 100, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {1, 2, 10, 0}, {1, 250, 1000, 0}}, \
+          /* HF */ {{1, 0, 15000, 0}, {1, 20, 200, 0}, {1, 1000, 10000, 0}, {1, 0, 100, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}}, \
+        /* grid[param] */ {{0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}} }, \
+    /* SCS-P */ { \
+        /* wire */ "SCS-P", \
+        /* case_anode */ 1, \
+        /* bipolar_per_lead */ 0, \
+        /* nleads */ 2, \
+        /* modes */ (1u << FW_MODE_TONIC) | (1u << FW_MODE_BURST), \
+        /* nchems */ 1, \
+        /* chems, the first the default */ {FW_CHEM_PRIMARY, 0, 0}, \
+        /* contact_ohm */ 262, \
+        /* contact_area_cm2 */ 0.1225, \
+        /* patient_grid */ 0u, \
+        /* lead_of[contact] */ {0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2}, \
+        /* spec[mode][param] */ {/* TONIC */ {{1, 0, 20000, 0}, {1, 20, 1000, 0}, {1, 2, 1200, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}, \
+          /* BURST */ {{1, 0, 20000, 0}, {1, 100, 1000, 0}, {1, 1, 100, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {1, 2, 10, 0}, {1, 250, 1000, 0}}, \
+          /* HF */ {{1, 0, 15000, 0}, {1, 20, 200, 0}, {1, 1000, 10000, 0}, {1, 0, 100, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}}, \
+        /* grid[param] */ {{0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}} }, \
+    /* ETS */ { \
+        /* wire */ "ETS", \
+        /* case_anode */ 0, \
+        /* bipolar_per_lead */ 0, \
+        /* nleads */ 2, \
+        /* modes */ (1u << FW_MODE_TONIC) | (1u << FW_MODE_BURST) | (1u << FW_MODE_HF), \
+        /* nchems */ 1, \
+        /* chems, the first the default */ {FW_CHEM_PACK, 0, 0}, \
+        /* contact_ohm */ 262, \
+        /* contact_area_cm2 */ 0.1225, \
+        /* patient_grid */ 0u, \
+        /* lead_of[contact] */ {0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2}, \
+        /* spec[mode][param] */ {/* TONIC */ {{1, 0, 20000, 0}, {1, 20, 1000, 0}, {1, 2, 1200, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}, \
+          /* BURST */ {{1, 0, 20000, 0}, {1, 100, 1000, 0}, {1, 1, 100, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {1, 2, 10, 0}, {1, 250, 1000, 0}}, \
+          /* HF */ {{1, 0, 15000, 0}, {1, 20, 200, 0}, {1, 1000, 10000, 0}, {1, 0, 100, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}}, \
+        /* grid[param] */ {{0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}} }, \
+    /* DRG */ { \
+        /* wire */ "DRG", \
+        /* case_anode */ 0, \
+        /* bipolar_per_lead */ 1, \
+        /* nleads */ 4, \
+        /* modes */ (1u << FW_MODE_TONIC), \
+        /* nchems */ 1, \
+        /* chems, the first the default */ {FW_CHEM_PRIMARY, 0, 0}, \
+        /* contact_ohm */ 800, \
+        /* contact_area_cm2 */ 0.039, \
+        /* patient_grid */ (1u << FW_P_AMP), \
+        /* lead_of[contact] */ {0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4}, \
+        /* spec[mode][param] */ {/* TONIC */ {{1, 0, 6000, 0}, {1, 40, 720, 0}, {1, 4, 100, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}, \
+          /* BURST */ {{1, 0, 20000, 0}, {1, 100, 1000, 0}, {1, 1, 100, 0}, {1, 0, 1000, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {1, 2, 10, 0}, {1, 250, 1000, 0}}, \
+          /* HF */ {{1, 0, 15000, 0}, {1, 20, 200, 0}, {1, 1000, 10000, 0}, {1, 0, 100, 0}, {1, 1000, 5400000, 1}, {1, 1000, 5400000, 1}, {1, 0, 10000, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}}}, \
+        /* grid[param] */ {{2, {{0, 25}, {2000, 50}}}, {1, {{0, 10}, {0, 0}}}, {1, {{0, 2}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}, {0, {{0, 0}, {0, 0}}}} } \
 }
 
 /* Recharge choices per mode: {count, {choices...}}; the first is the default. */
@@ -87,7 +138,6 @@
 #define FW_PERCENT_TOTAL 100 /* each side of an electrode configuration sums to this */
 #define FW_NAME_MAX 64 /* program name characters */
 #define FW_CONTACT_CURRENT_MAX_UA 12700 /* hard per-contact interlock */
-#define FW_CONTACT_IMPEDANCE_OHM 262 /* default */
 #define FW_CASE_IMPEDANCE_OHM 60 /* the case */
 #define FW_IMPEDANCE_OPEN_OHM 4000 /* above: open */
 #define FW_IMPEDANCE_SHORT_OHM 50 /* below: short */
@@ -102,10 +152,15 @@
 #define FW_PRIMARY_CAPACITY_PJ 32400000000000000LL /* primary */
 #define FW_PRIMARY_ERI_PERMILLE 100 /* ERI */
 #define FW_PRIMARY_EOS_PERMILLE 20 /* EOS */
+#define FW_PACK_CAPACITY_PJ 21600000000000000LL /* trial pack, no charger */
+#define FW_PACK_LOW_PERMILLE 200 /* LOW */
+#define FW_PACK_EMPTY_PERMILLE 50 /* EMPTY: a fresh pack */
 #define FW_OCV_LIION_COUNT 6
 #define FW_OCV_LIION_TABLE {{0, 3000}, {50, 3450}, {100, 3600}, {500, 3700}, {800, 3900}, {1000, 4100}} /* {permille, mV} */
 #define FW_OCV_PRIMARY_COUNT 5
 #define FW_OCV_PRIMARY_TABLE {{0, 2500}, {20, 2600}, {100, 2800}, {500, 2950}, {1000, 3100}} /* {permille, mV} */
+#define FW_OCV_PACK_COUNT 5
+#define FW_OCV_PACK_TABLE {{0, 2500}, {20, 2600}, {100, 2800}, {500, 2950}, {1000, 3100}} /* {permille, mV} */
 
 /* Protocol v1 limits (stimsim.protocol.limits). */
 #define FW_LINE_MAX 320 /* request bytes before EOL */
@@ -134,11 +189,9 @@
 #define FW_DEFAULT_PIN "0000" /* the PIN of a new device */
 
 /* Safety figures compared in double precision exactly as the engine does. */
-#define FW_CONTACT_IMPEDANCE_OHM_D 262.0
 #define FW_CASE_IMPEDANCE_OHM_D 60.0
 #define FW_RAIL_MAX_V_D 12.0
 #define FW_RAIL_HEADROOM_V_D 1.0
-#define FW_CONTACT_AREA_CM2_D 0.1225
 #define FW_CASE_AREA_CM2_D 30.0
 #define FW_SHANNON_K_LIMIT_D 1.85
 #define FW_DENSITY_LIMIT_UC_CM2_D 30.0

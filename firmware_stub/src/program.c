@@ -1,13 +1,15 @@
-/* program.c -- see program.h. The order of checks follows check_program() line by
- * line: ranges (table order), recharge, cycling pair, fit, limits, electrodes, safety. */
+/* program.c -- see program.h. The order of checks follows check_program(): the family's
+ * mode, ranges (table order), recharge, cycling pair, limits' ranges, grids, electrodes,
+ * fit, limits, safety. */
 #include "program.h"
 #include "fwmath.h"
 
 const char *const fw_mode_wire[FW_MODE_COUNT] = FW_MODE_WIRE_TABLE;
 const char *const fw_recharge_wire[2] = FW_RECHARGE_WIRE_TABLE;
 const char *const fw_param_wire[FW_P_COUNT] = FW_PARAM_WIRE_TABLE;
+const char *const fw_family_wire[FW_FAMILY_COUNT] = FW_FAMILY_WIRE_TABLE;
 
-static const fw_param_spec_t param_table[FW_MODE_COUNT][FW_P_COUNT] = FW_PARAM_TABLE;
+static const fw_family_t family_table[FW_FAMILY_COUNT] = FW_FAMILY_TABLE;
 
 typedef struct {
     uint8_t count;
@@ -22,17 +24,93 @@ typedef struct {
 } limit_spec_t;
 static const limit_spec_t limit_table[FW_LIMIT_COUNT] = FW_LIMIT_TABLE;
 
-const fw_param_spec_t *fw_param_spec(uint8_t mode, unsigned param)
-{
-    if (mode >= FW_MODE_COUNT || param >= FW_P_COUNT) {
-        return &param_table[0][FW_P_BURST_N]; /* an unused spec */
-    }
-    return &param_table[mode][param];
-}
 
 uint8_t fw_recharge_default(uint8_t mode) { return recharge_table[mode < FW_MODE_COUNT ? mode : 0].choice[0]; }
 
 const char *fw_limit_wire(unsigned i) { return i < FW_LIMIT_COUNT ? limit_table[i].wire : ""; }
+
+/* ---- families and grids ---- */
+
+const fw_family_t *fw_family(uint8_t family) { return &family_table[family < FW_FAMILY_COUNT ? family : 0]; }
+
+int fw_family_has_mode(const fw_family_t *f, uint8_t mode) { return mode < FW_MODE_COUNT && ((f->modes >> mode) & 1u); }
+
+int fw_family_has_contact(const fw_family_t *f, uint8_t contact)
+{
+    if (contact == FW_CASE_CONTACT) {
+        return f->case_anode;
+    }
+    return contact <= FW_N_CONTACTS && f->lead_of[contact] != 0;
+}
+
+const fw_param_spec_t *fw_param_spec(const fw_family_t *f, uint8_t mode, unsigned param)
+{
+    if (mode >= FW_MODE_COUNT || param >= FW_P_COUNT) {
+        return &family_table[0].spec[0][FW_P_BURST_N]; /* an unused spec */
+    }
+    return &f->spec[mode][param];
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* The band holding value: the last starting at or below it (the first for anything below). */
+static unsigned grid_band(const fw_grid_t *g, int64_t value)
+{
+    unsigned i, at = 0;
+    for (i = 1; i < g->nbands && i < FW_GRID_BANDS_MAX; i++) {
+        if (g->band[i].start <= value) {
+            at = i;
+        }
+    }
+    return at;
+}
+
+int fw_grid_holds(const fw_grid_t *g, int64_t value)
+{
+    unsigned b;
+    if (g->nbands == 0) {
+        return 1;
+    }
+    b = grid_band(g, value);
+    return (value - g->band[b].start) - floor_div(value - g->band[b].start, g->band[b].spacing) * g->band[b].spacing == 0;
+}
+
+int64_t fw_grid_spacing(const fw_grid_t *g, int64_t value) { return g->nbands ? g->band[grid_band(g, value)].spacing : 1; }
+
+int64_t fw_grid_moved(const fw_grid_t *g, int64_t value, int32_t steps)
+{
+    int32_t n = steps < 0 ? -steps : steps;
+    if (g->nbands == 0) {
+        return value + steps;
+    }
+    while (n-- > 0) {
+        if (steps > 0) {
+            unsigned b = grid_band(g, value);
+            int64_t start = g->band[b].start, spacing = g->band[b].spacing;
+            value = start + (floor_div(value - start, spacing) + 1) * spacing;
+            if (b + 1 < g->nbands && value > g->band[b + 1].start) {
+                value = g->band[b + 1].start;
+            }
+        } else {
+            unsigned b = grid_band(g, value - 1);
+            int64_t start = g->band[b].start, spacing = g->band[b].spacing;
+            value = start + floor_div(value - 1 - start, spacing) * spacing;
+        }
+    }
+    return value;
+}
+
+int64_t fw_amp_patient_step(const fw_family_t *f, int64_t value, int32_t steps)
+{
+    if (((f->patient_grid >> FW_P_AMP) & 1u) && f->grid[FW_P_AMP].nbands) {
+        return fw_grid_moved(&f->grid[FW_P_AMP], value, steps);
+    }
+    return value + (int64_t)steps * FW_AMP_PATIENT_STEP_UA;
+}
 
 /* ---- electrodes ---- */
 
@@ -209,15 +287,15 @@ static int64_t max_fitting_pw(int64_t rate, int64_t ipg, uint8_t recharge)
     return room / (phases * rate);
 }
 
-/* Ranges in table order, then recharge, then the cycling pair. The engine skips the
- * fit rules when a timing range is broken; reporting only the first problem gives the
- * same answer, since that range problem comes first. */
-static int range_checks(const fw_program_t *p, fw_problem_t *out)
+/* Ranges in table order, then recharge, then the cycling pair, then the clinician limits'
+ * own ranges. The engine skips the fit rules when a timing range is broken; reporting
+ * only the first problem gives the same answer, since that range problem comes first. */
+static int range_checks(const fw_family_t *f, const fw_program_t *p, fw_problem_t *out)
 {
     unsigned k;
-    const fw_param_spec_t *on = fw_param_spec(p->mode, FW_P_CYCLE_ON);
+    const fw_param_spec_t *on = fw_param_spec(f, p->mode, FW_P_CYCLE_ON);
     for (k = 0; k < FW_P_COUNT; k++) {
-        const fw_param_spec_t *s = fw_param_spec(p->mode, k);
+        const fw_param_spec_t *s = fw_param_spec(f, p->mode, k);
         if (s->used && !allows(s, p->v[k])) {
             problem_range(out, NULL, fw_param_wire[k], s->min, s->max);
             return 1;
@@ -244,6 +322,44 @@ static int range_checks(const fw_program_t *p, fw_problem_t *out)
         problem_range(out, "CYCLE", p->v[FW_P_CYCLE_OFF] == 0 ? "CYCLE_OFF_MS" : "CYCLE_ON_MS", on->min, on->max);
         return 1;
     }
+    for (k = 0; k < FW_LIMIT_COUNT; k++) {
+        const fw_param_spec_t *s = fw_param_spec(f, p->mode, limit_table[k].param);
+        if ((p->lim_set & (1u << k)) && s->used && !allows(s, p->lim[k])) {
+            problem_range(out, NULL, limit_table[k].wire, s->min, s->max);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* OUT_OF_RANGE KEY= MIN= MAX= STEP=: a value in range but off the family's grid. */
+static int off_grid(const fw_family_t *f, uint8_t mode, unsigned param, const char *key, int32_t value,
+                    fw_problem_t *out)
+{
+    const fw_param_spec_t *s = fw_param_spec(f, mode, param);
+    const fw_grid_t *g = &f->grid[param];
+    if (!s->used || fw_grid_holds(g, value)) {
+        return 0;
+    }
+    problem_range(out, NULL, key, s->min, s->max);
+    problem_add_i(out, "STEP", fw_grid_spacing(g, value));
+    return 1;
+}
+
+/* The grids: the parameters in table order, then the limits in theirs. */
+static int grid_checks(const fw_family_t *f, const fw_program_t *p, fw_problem_t *out)
+{
+    unsigned k;
+    for (k = 0; k < FW_P_COUNT; k++) {
+        if (off_grid(f, p->mode, k, fw_param_wire[k], p->v[k], out)) {
+            return 1;
+        }
+    }
+    for (k = 0; k < FW_LIMIT_COUNT; k++) {
+        if ((p->lim_set & (1u << k)) && off_grid(f, p->mode, limit_table[k].param, limit_table[k].wire, p->lim[k], out)) {
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -268,20 +384,14 @@ static int fit_checks(const fw_program_t *p, fw_problem_t *out)
     return 0;
 }
 
-static int limit_checks(const fw_program_t *p, fw_problem_t *out)
+/* The limits' order (min not above max) and the program's values within them. */
+static int limit_checks(const fw_family_t *f, const fw_program_t *p, fw_problem_t *out)
 {
     static const uint8_t pairs[3][3] = {{FW_P_AMP, 0, 1}, {FW_P_PW, 2, 3}, {FW_P_RATE, 4, 5}};
     unsigned i;
-    for (i = 0; i < FW_LIMIT_COUNT; i++) {
-        const fw_param_spec_t *s = fw_param_spec(p->mode, limit_table[i].param);
-        if ((p->lim_set & (1u << i)) && s->used && !allows(s, p->lim[i])) {
-            problem_range(out, NULL, limit_table[i].wire, s->min, s->max);
-            return 1;
-        }
-    }
     for (i = 0; i < 3; i++) {
         unsigned param = pairs[i][0], lo_i = pairs[i][1], hi_i = pairs[i][2];
-        const fw_param_spec_t *s = fw_param_spec(p->mode, param);
+        const fw_param_spec_t *s = fw_param_spec(f, p->mode, param);
         int lo_set = (p->lim_set >> lo_i) & 1u, hi_set = (p->lim_set >> hi_i) & 1u;
         int32_t lo = lo_set ? p->lim[lo_i] : s->min, hi = hi_set ? p->lim[hi_i] : s->max;
         if (lo_set && hi_set && lo > hi) {
@@ -296,9 +406,9 @@ static int limit_checks(const fw_program_t *p, fw_problem_t *out)
     return 0;
 }
 
-static int electrode_checks(const fw_program_t *p, fw_problem_t *out)
+static int electrode_checks(const fw_family_t *f, const fw_program_t *p, fw_problem_t *out)
 {
-    uint8_t i;
+    uint8_t i, lead;
     int32_t cath = 0, anod = 0;
     for (i = 0; i < p->npairs && i < FW_MAX_PAIRS; i++) {
         int16_t v = p->pairs[i].percent;
@@ -318,6 +428,22 @@ static int electrode_checks(const fw_program_t *p, fw_problem_t *out)
     if (cath != FW_PERCENT_TOTAL || anod != FW_PERCENT_TOTAL) {
         problem(out, "OUT_OF_RANGE", "ELECTRODES", "ELEC");
         return 1;
+    }
+    /* a family whose every lead in use must carry a cathode and an anode of its own */
+    for (lead = 1; f->bipolar_per_lead && lead <= f->nleads; lead++) {
+        int has_c = 0, has_a = 0, used = 0;
+        for (i = 0; i < p->npairs && i < FW_MAX_PAIRS; i++) {
+            uint8_t c = p->pairs[i].contact;
+            if (c <= FW_N_CONTACTS && f->lead_of[c] == lead) {
+                used = 1;
+                has_c |= p->pairs[i].percent < 0;
+                has_a |= p->pairs[i].percent > 0;
+            }
+        }
+        if (used && !(has_c && has_a)) {
+            problem(out, "OUT_OF_RANGE", "ELECTRODES", "ELEC");
+            return 1;
+        }
     }
     return 0;
 }
@@ -371,7 +497,8 @@ void fw_prog_compliance(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm
     out->delivered_ua = out->limited ? (uint32_t)(out->delivered_ma * 1000.0) : (uint32_t)(amp_ua < 0 ? 0 : amp_ua);
 }
 
-unsigned fw_prog_charges(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm, fw_charge_t *out)
+unsigned fw_prog_charges(const fw_family_t *f, const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm,
+                         fw_charge_t *out)
 {
     fw_compliance_t c;
     double q;
@@ -381,7 +508,7 @@ unsigned fw_prog_charges(const fw_program_t *p, int32_t amp_ua, uint32_t lead_oh
     for (i = 0; i < p->npairs && i < FW_MAX_PAIRS; i++) {
         int share = p->pairs[i].percent < 0 ? -p->pairs[i].percent : p->pairs[i].percent;
         double qi = q * (double)share / 100.0;
-        double area = p->pairs[i].contact == FW_CASE_CONTACT ? FW_CASE_AREA_CM2_D : FW_CONTACT_AREA_CM2_D;
+        double area = p->pairs[i].contact == FW_CASE_CONTACT ? FW_CASE_AREA_CM2_D : f->contact_area_cm2;
         double d = qi / area;
         out[i].contact = p->pairs[i].contact;
         out[i].charge_uc = qi;
@@ -392,8 +519,8 @@ unsigned fw_prog_charges(const fw_program_t *p, int32_t amp_ua, uint32_t lead_oh
     return i;
 }
 
-void fw_prog_check_safety(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm, int check_density,
-                          fw_problem_t *out)
+void fw_prog_check_safety(const fw_family_t *f, const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm,
+                          int check_density, fw_problem_t *out)
 {
     uint8_t i, worst = 0;
     int64_t worst_current = -1;
@@ -421,7 +548,7 @@ void fw_prog_check_safety(const fw_program_t *p, int32_t amp_ua, uint32_t lead_o
     if (!check_density) {
         return;
     }
-    n = fw_prog_charges(p, amp_ua, lead_ohm, ch);
+    n = fw_prog_charges(f, p, amp_ua, lead_ohm, ch);
     for (i = 0; i < n; i++) {
         if (ch[i].warning && (best == FW_MAX_PAIRS || ch[i].k > ch[best].k)) {
             best = i;
@@ -437,21 +564,21 @@ void fw_prog_check_safety(const fw_program_t *p, int32_t amp_ua, uint32_t lead_o
     }
 }
 
-void fw_prog_check(const fw_program_t *p, uint32_t lead_ohm, int acknowledged, fw_problem_t *out)
+void fw_prog_check(const fw_family_t *f, const fw_program_t *p, uint32_t lead_ohm, int acknowledged,
+                   fw_problem_t *out)
 {
     out->code = NULL;
     out->args[0] = '\0';
-    if (p->mode >= FW_MODE_COUNT) {
+    if (!fw_family_has_mode(f, p->mode)) {
         problem(out, "BAD_ARG", NULL, "MODE");
         return;
     }
-    if (range_checks(p, out)) {
+    /* OUT_OF_RANGE causes in the contract's order: range, grid, ELECTRODES, FIT, LIMITS */
+    if (range_checks(f, p, out) || grid_checks(f, p, out) || electrode_checks(f, p, out) || fit_checks(p, out) ||
+        limit_checks(f, p, out)) {
         return;
     }
-    if (electrode_checks(p, out) || fit_checks(p, out) || limit_checks(p, out)) { /* range, ELECTRODES, FIT, LIMITS */
-        return;
-    }
-    if (p->v[FW_P_AMP] <= fw_param_spec(p->mode, FW_P_AMP)->max) {
-        fw_prog_check_safety(p, p->v[FW_P_AMP], lead_ohm, !acknowledged, out);
+    if (p->v[FW_P_AMP] <= fw_param_spec(f, p->mode, FW_P_AMP)->max) {
+        fw_prog_check_safety(f, p, p->v[FW_P_AMP], lead_ohm, !acknowledged, out);
     }
 }

@@ -57,9 +57,53 @@ typedef struct {
     int32_t min, max;
     uint8_t zero_off;
 } fw_param_spec_t;
-const fw_param_spec_t *fw_param_spec(uint8_t mode, unsigned param);
+
+/* The values a parameter may take: bands of even spacing from ascending starts, the first
+ * at 0 (params.Grid); no bands: every value in range. */
+typedef struct {
+    uint8_t nbands;
+    struct {
+        int32_t start, spacing;
+    } band[FW_GRID_BANDS_MAX];
+} fw_grid_t;
+
+/* One device family (params.FAMILIES), generated into FW_FAMILY_TABLE. */
+typedef struct {
+    const char *wire;            /* HELLO FAMILY= */
+    uint8_t case_anode;          /* the case may be an anode (else CASE is no contact) */
+    uint8_t bipolar_per_lead;    /* every lead in use carries a cathode and an anode */
+    uint8_t nleads;
+    uint8_t modes;               /* bit FW_MODE_*: the modes it offers */
+    uint8_t nchems;
+    uint8_t chems[FW_CHEM_COUNT];/* battery chemistries, the first the default */
+    uint32_t contact_ohm;        /* default contact impedance */
+    double contact_area_cm2;
+    uint32_t patient_grid;       /* bit FW_P_*: a patient step moves to the next grid point */
+    uint8_t lead_of[FW_N_CONTACTS + 1]; /* contact -> its lead 1..nleads; 0: no such contact */
+    fw_param_spec_t spec[FW_MODE_COUNT][FW_P_COUNT];
+    fw_grid_t grid[FW_P_COUNT];
+} fw_family_t;
+
+extern const char *const fw_family_wire[FW_FAMILY_COUNT];
+/* The family by FW_FAMILY_* (an unknown index gives the default family). */
+const fw_family_t *fw_family(uint8_t family);
+int fw_family_has_mode(const fw_family_t *f, uint8_t mode);
+/* The contact exists on the family (CASE only where it has a case). */
+int fw_family_has_contact(const fw_family_t *f, uint8_t contact);
+
+const fw_param_spec_t *fw_param_spec(const fw_family_t *f, uint8_t mode, unsigned param);
 uint8_t fw_recharge_default(uint8_t mode);
 const char *fw_limit_wire(unsigned i);
+
+/* params.Grid: is value on the grid, the spacing where it lies (STEP=), and the grid point
+ * steps points away (negative: downward; below the first point it goes on by the first
+ * band's spacing, for the range check to refuse). */
+int fw_grid_holds(const fw_grid_t *g, int64_t value);
+int64_t fw_grid_spacing(const fw_grid_t *g, int64_t value);
+int64_t fw_grid_moved(const fw_grid_t *g, int64_t value, int32_t steps);
+/* Where steps patient steps take the amplitude value (params.patient_step): the next grid
+ * point each where the family says so, else FW_AMP_PATIENT_STEP_UA each. */
+int64_t fw_amp_patient_step(const fw_family_t *f, int64_t value, int32_t steps);
 
 /* "4:-100,5:+50,CASE:+100" -> pairs sorted by contact. 1: parsed; 0: malformed
  * (bad item, repeated contact, canonical text over 64 characters); -1: well formed
@@ -70,15 +114,20 @@ void fw_elec_format(fw_buf_t *b, const fw_pair_t *pairs, uint8_t npairs);
 void fw_contact_name(fw_buf_t *b, uint8_t contact);
 int fw_prog_uses_contact(const fw_program_t *p, uint8_t contact);
 
-/* check_program(): the first problem in the protocol's order, acknowledged = ACK=CHARGE. */
-void fw_prog_check(const fw_program_t *p, uint32_t lead_ohm, int acknowledged, fw_problem_t *out);
+/* check_program() on family f: the first problem in the protocol's order, acknowledged =
+ * ACK=CHARGE. The mode and the contacts must be the family's (BAD_ARG, checked by the
+ * caller in the wire's order). */
+void fw_prog_check(const fw_family_t *f, const fw_program_t *p, uint32_t lead_ohm, int acknowledged,
+                   fw_problem_t *out);
 /* The safety rules alone for amplitude amp_ua: contact current always, charge density
  * only when check_density. Used by AMP. */
-void fw_prog_check_safety(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm, int check_density,
-                          fw_problem_t *out);
+void fw_prog_check_safety(const fw_family_t *f, const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm,
+                          int check_density, fw_problem_t *out);
 
 void fw_prog_compliance(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm, fw_compliance_t *out);
-/* Q, D, k per contact of the configuration at the delivered amplitude; returns the count. */
-unsigned fw_prog_charges(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm, fw_charge_t *out);
+/* Q, D, k per contact of the configuration at the delivered amplitude, with the family's
+ * contact area; returns the count. */
+unsigned fw_prog_charges(const fw_family_t *f, const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm,
+                         fw_charge_t *out);
 
 #endif

@@ -11,11 +11,11 @@ static uint32_t image_crc(const fw_image_t *img)
     return fw_crc32(0, (const uint8_t *)img, (size_t)((const char *)&img->crc - (const char *)img));
 }
 
-void fw_persist_defaults(fw_persist_t *p, int64_t batt_full_pj)
+void fw_persist_defaults(fw_persist_t *p, int64_t batt_full_pj, uint32_t contact_ohm)
 {
     fw_memset(p, 0, sizeof *p);
     p->active_slot = 1;
-    p->impedance_default = FW_CONTACT_IMPEDANCE_OHM;
+    p->impedance_default = contact_ohm;
     p->log_next_i = 1;
     p->batt_e_pj = batt_full_pj;
 }

@@ -79,7 +79,7 @@ int fw_devrec_save(fw_devrec_t *rec);
 
 /* Fill p with the factory state (empty slots, default impedance, full battery); the PIN
  * record is left zero for the caller to set (it needs the device key and a salt). */
-void fw_persist_defaults(fw_persist_t *p, int64_t batt_full_pj);
+void fw_persist_defaults(fw_persist_t *p, int64_t batt_full_pj, uint32_t contact_ohm);
 /* Load the newest valid bank into img. Returns FW_STORE_*; *bank = the current bank. */
 int fw_store_load(fw_image_t *img, uint8_t *bank);
 /* Write img to the other bank; on success it becomes current. Returns 0 on success. */

@@ -148,6 +148,7 @@ static void v_hello(fw_device_t *d, const fw_request_t *r)
     fw_buf_kv_str(&d->rb, "ROLE", role_name(d->role));
     fw_buf_kv_i64(&d->rb, "SLOTS", FW_N_SLOTS);
     fw_buf_kv_i64(&d->rb, "CONTACTS", FW_N_CONTACTS);
+    fw_buf_kv_str(&d->rb, "FAMILY", d->fam->wire);
     fw_buf_kv_i64(&d->rb, "STRICT", d->strict);
     fw_buf_kv_i64(&d->rb, "NEXT", d->last_seq < 0 ? 1 : (d->last_seq >= FW_SEQ_MAX ? 1 : d->last_seq + 1));
     if (d->img.p.defaults_flag) {
@@ -292,15 +293,25 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
     if (a.key_at[K_RECHARGE] < 0) {
         p->recharge = fw_recharge_default(p->mode);
     }
-    /* check_program's BAD_ARGs: burst keys outside burst, missing ones in burst ... */
+    /* check_program's BAD_ARGs: a mode the family lacks (alone: nothing else is judged) ... */
+    if (!fw_family_has_mode(d->fam, p->mode)) {
+        fw_reply_err_key(d, "BAD_ARG", "MODE");
+        return 0;
+    }
+    /* ... burst keys outside burst, missing ones in burst ... */
     for (i = K_BURST_N; i <= K_INTRA; i++) {
-        int used = fw_param_spec(p->mode, (unsigned)prog_param[i])->used;
+        int used = fw_param_spec(d->fam, p->mode, (unsigned)prog_param[i])->used;
         if (used != (a.key_at[i] >= 0)) {
             fw_reply_err_key(d, "BAD_ARG", prog_keys[i]);
             return 0;
         }
     }
-    /* ... and contacts that do not exist */
+    /* ... and contacts that do not exist (on this family: DRG and ETS have no case) */
+    for (i = 0; elec > 0 && i < p->npairs; i++) {
+        if (!fw_family_has_contact(d->fam, p->pairs[i].contact)) {
+            elec = -1;
+        }
+    }
     if (elec < 0) {
         fw_reply_err_key(d, "BAD_ARG", "ELEC");
         return 0;
@@ -309,7 +320,7 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
         reply_range(d, "SLOT", 1, FW_N_SLOTS);
         return 0;
     }
-    fw_prog_check(p, d->img.p.impedance_default, *ack, &prob);
+    fw_prog_check(d->fam, p, d->img.p.impedance_default, *ack, &prob);
     if (prob.code) {
         fw_reply_err(d, prob.code);
         fw_buf_str(&d->rb, prob.args);
@@ -317,10 +328,10 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
     }
     /* amplitude limits default to the mode's range; PW / RATE ones stay unset */
     if (!(p->lim_set & 1u)) {
-        p->lim[0] = fw_param_spec(p->mode, FW_P_AMP)->min;
+        p->lim[0] = fw_param_spec(d->fam, p->mode, FW_P_AMP)->min;
     }
     if (!(p->lim_set & 2u)) {
-        p->lim[1] = fw_param_spec(p->mode, FW_P_AMP)->max;
+        p->lim[1] = fw_param_spec(d->fam, p->mode, FW_P_AMP)->max;
     }
     p->lim_set = (uint8_t)(p->lim_set | 3u);
     return 1;
@@ -618,14 +629,19 @@ static void v_amp(fw_device_t *d, const fw_request_t *r)
         reply_state(d, "EMPTY");
         return;
     }
-    target = a.key_at[0] >= 0 ? (int64_t)v : (int64_t)p->v[FW_P_AMP] + (int64_t)v * FW_AMP_PATIENT_STEP_UA;
-    spec = fw_param_spec(p->mode, FW_P_AMP);
+    target = a.key_at[0] >= 0 ? (int64_t)v : fw_amp_patient_step(d->fam, p->v[FW_P_AMP], v);
+    spec = fw_param_spec(d->fam, p->mode, FW_P_AMP);
     if (target < spec->min || target > spec->max) {
         reply_range(d, "AMP", spec->min, spec->max);
         return;
     }
+    if (!fw_grid_holds(&d->fam->grid[FW_P_AMP], target)) {
+        reply_range(d, "AMP", spec->min, spec->max);
+        fw_buf_kv_i64(&d->rb, "STEP", fw_grid_spacing(&d->fam->grid[FW_P_AMP], target));
+        return;
+    }
     /* the charge-density zone is refused only when raising above the clinician's amplitude */
-    fw_prog_check_safety(p, (int32_t)target, d->img.p.impedance_default,
+    fw_prog_check_safety(d->fam, p, (int32_t)target, d->img.p.impedance_default,
                          target > p->v[FW_P_AMP] && target > fw_active_clin_amp(d), &prob);
     if (prob.code) {
         fw_reply_err(d, prob.code);
@@ -658,6 +674,9 @@ static void v_impedance(fw_device_t *d, const fw_request_t *r)
     }
     fw_reply_ok(d);
     for (c = 1; c <= FW_CASE_CONTACT; c++) {
+        if (!fw_family_has_contact(d->fam, c)) {
+            continue; /* no ZCASE where there is no case */
+        }
         fw_buf_str(&d->rb, c == FW_CASE_CONTACT ? " ZCASE=" : " Z");
         if (c != FW_CASE_CONTACT) {
             fw_buf_u64(&d->rb, c);
@@ -684,7 +703,7 @@ static void v_batt(fw_device_t *d, const fw_request_t *r)
     fw_reply_ok(d);
     fw_buf_kv_i64(&d->rb, "BATT", fw_batt_permille(&d->batt));
     fw_buf_kv_i64(&d->rb, "VBAT_MV", fw_batt_vbat_mv(&d->batt));
-    fw_buf_kv_str(&d->rb, "CHEM", d->batt.chem == FW_CHEM_PRIMARY ? "PRIMARY" : "LIION");
+    fw_buf_kv_str(&d->rb, "CHEM", fw_batt_chem_name(d->batt.chem));
     fw_buf_kv_i64(&d->rb, "CHG", d->batt.charging);
     fw_buf_kv_str(&d->rb, "STATE", fw_batt_level_name(d->batt.level));
     fw_buf_str(&d->rb, " EST_H=");
@@ -1111,8 +1130,8 @@ static void v_sim(fw_device_t *d, const fw_request_t *r)
         reply_range(d, "BATT", 0, 1000);
         return;
     }
-    if (a.key_at[S_CHARGE] >= 0 && charge && d->batt.chem == FW_CHEM_PRIMARY) {
-        reply_state(d, "PRIMARY");
+    if (a.key_at[S_CHARGE] >= 0 && charge && d->batt.chem != FW_CHEM_LIION) {
+        reply_state(d, fw_batt_chem_name(d->batt.chem)); /* PRIMARY, or PACK: no charger */
         return;
     }
     fw_batt_sync(d);

@@ -1,6 +1,7 @@
 /* fuzz_line.c -- libFuzzer target: arbitrary bytes into a freshly booted device
- * (make fuzz; ./build/fuzz/fuzz_line -runs=N). The first byte picks the role and how
- * time moves, so clinician verbs and timers are reached too. */
+ * (make fuzz; ./build/fuzz/fuzz_line -runs=N). The first byte picks the role, the device
+ * family and how time moves, so clinician verbs, every family's rules and timers are
+ * reached too. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,18 +13,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_port_t port = {"STIMFW-FUZZ", "0", "0", FW_CHEM_LIION, 1, 1};
+    fw_port_t port = {"STIMFW-FUZZ", "0", "0", FW_CHEM_LIION, 1, 1, STIMFW_FAMILY};
     size_t i, start = 1;
     if (size == 0) {
         return 0;
     }
     fake_reset_all();
+    port.family = (uint8_t)((data[0] >> 2) % FW_FAMILY_COUNT);
+    port.chem = (data[0] & 2u) ? FW_CHEM_PRIMARY : FW_CHEM_FAMILY; /* where the family takes it */
     fw_init(&fw_dev, &port, &fw_verbs);
     if (data[0] & 1u) {
         fw_dev.role = FW_ROLE_CLINICIAN;
-    }
-    if (data[0] & 2u) {
-        fw_dev.batt.chem = FW_CHEM_PRIMARY;
     }
     for (i = 1; i <= size; i++) {
         if (i == size || data[i] == '\n') {

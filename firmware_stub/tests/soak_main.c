@@ -68,6 +68,13 @@ int main(int argc, char **argv)
             fw_dev.role = FW_ROLE_CLINICIAN;
             continue;
         }
+        if (strncmp(line, "@FAMILY ", 8) == 0) {
+            /* power up as another family on the same store (its programs may not fit it) */
+            port.family = (uint8_t)(strtoul(line + 8, 0, 10) % FW_FAMILY_COUNT);
+            fw_init(&fw_dev, &port, &fw_verbs);
+            check_output();
+            continue;
+        }
         fw_rx(&fw_dev, (const uint8_t *)line, len);
         if (len > 0 && line[len - 1] != '\n') {
             fw_rx(&fw_dev, (const uint8_t *)"\n", 1);

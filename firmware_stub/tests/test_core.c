@@ -212,6 +212,9 @@ static void test_electrodes(void)
     CHECK(fw_elec_parse("4:-150,5:+50", 12, p, &n) == 1 && p[0].percent == -150, "out-of-range share parses");
 }
 
+#define SCS_R fw_family(FW_FAMILY_SCS_R)
+#define DRG fw_family(FW_FAMILY_DRG)
+
 static void tonic(fw_program_t *p, int32_t amp, int32_t pw, int32_t rate, const char *elec)
 {
     memset(p, 0, sizeof *p);
@@ -228,32 +231,32 @@ static void test_validation(void)
     fw_program_t p;
     fw_problem_t pr;
     tonic(&p, 3000, 200, 50, "4:-100,5:+100");
-    fw_prog_check(&p, 262, 0, &pr);
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
     CHECK(pr.code == 0, "a typical tonic program is accepted");
     tonic(&p, 3000, 1500, 50, "4:-100,5:+100");
-    fw_prog_check(&p, 262, 0, &pr);
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
     CHECK(pr.code && strcmp(pr.args, " KEY=PW MIN=20 MAX=1000") == 0, "PW range");
     tonic(&p, 3000, 600, 1000, "4:-100,5:+100");
-    fw_prog_check(&p, 262, 0, &pr);
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
     CHECK(pr.code && strcmp(pr.args, " RULE=FIT KEY=PW MAX=495") == 0, "fit: 2*PW + IPG <= P - 10");
     tonic(&p, 15000, 200, 50, "4:-100,5:+100");
-    fw_prog_check(&p, 262, 1, &pr);
+    fw_prog_check(SCS_R, &p, 262, 1, &pr);
     CHECK(pr.code && strcmp(pr.code, "UNSAFE") == 0 && strcmp(pr.args, " RULE=CONTACT_CURRENT CONTACT=4 MAX=12700") == 0,
           "per-contact interlock");
     tonic(&p, 15000, 200, 50, "4:-50,5:-50,CASE:+100");
-    fw_prog_check(&p, 262, 1, &pr);
+    fw_prog_check(SCS_R, &p, 262, 1, &pr);
     CHECK(pr.code == 0, "split cathodes stay under the interlock; ACK given");
     tonic(&p, 8000, 1000, 50, "4:-100,5:+100");
-    fw_prog_check(&p, 262, 0, &pr);
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
     CHECK(pr.code && strncmp(pr.args, " RULE=CHARGE_DENSITY CONTACT=4 K=", 32) == 0, "charge density needs ACK");
-    fw_prog_check(&p, 262, 1, &pr);
+    fw_prog_check(SCS_R, &p, 262, 1, &pr);
     CHECK(pr.code == 0, "ACK=CHARGE acknowledges it");
     tonic(&p, 3000, 200, 50, "4:-100,5:+50");
-    fw_prog_check(&p, 262, 0, &pr);
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
     CHECK(pr.code && strcmp(pr.args, " RULE=ELECTRODES KEY=ELEC") == 0, "anodes must sum to 100");
     tonic(&p, 3000, 200, 50, "4:-100,5:+100");
     p.v[FW_P_CYCLE_ON] = 2000;
-    fw_prog_check(&p, 262, 0, &pr);
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
     CHECK(pr.code && strcmp(pr.args, " RULE=CYCLE KEY=CYCLE_OFF_MS MIN=1000 MAX=5400000") == 0, "cycling pair");
     CHECK(fw_round_scaled(1.855, 2) == 186 || fw_round_scaled(1.855, 2) == 185, "rounding");
     {
@@ -368,7 +371,7 @@ static void test_store(void)
     uint8_t bank = 1;
     fake_reset_all();
     CHECK(fw_store_load(&img, &bank) == FW_STORE_EMPTY, "empty store");
-    fw_persist_defaults(&img.p, 0);
+    fw_persist_defaults(&img.p, 0, 262);
     img.seq = 0;
     img.p.slots[0].used = 1;
     img.p.slots[0].prog.v[FW_P_RATE] = 50;
@@ -413,7 +416,7 @@ static void test_device(void)
     CHECK(strncmp(fake_out, "!BOOT BOOT=", 11) == 0, "!BOOT at power-up");
     send("HELLO");
     CHECK(strncmp(fake_out, "OK PROTO=1 MODEL=STIMFW-TEST FW=0.1.0 SN=T1 BOOT=", 49) == 0, "HELLO reply");
-    CHECK(strstr(fake_out, " ROLE=PATIENT SLOTS=16 CONTACTS=16 STRICT=0 NEXT=1 *") != 0, "HELLO fields");
+    CHECK(strstr(fake_out, " ROLE=PATIENT SLOTS=16 CONTACTS=16 FAMILY=SCS-R STRICT=0 NEXT=1 *") != 0, "HELLO fields");
     send("#5 STATUS");
     CHECK(strncmp(fake_out, "#5 OK STIM=OFF SLOT=1 AMP=0 BATT=1000 CHG=0 ROLE=PATIENT COMPLIANCE=OK MRI=0 TEST=0 *",
                   85) == 0,
@@ -683,6 +686,62 @@ static void test_empty_banks(void)
     CHECK(strncmp(login_with("0000"), "OK ROLE=CLINICIAN *", 19) == 0, "PIN 0000 again");
 }
 
+/* params.Grid and the DRG family's rules (families.md section 2). */
+static void test_families(void)
+{
+    const fw_grid_t *g = &DRG->grid[FW_P_AMP];
+    fw_program_t p;
+    fw_problem_t pr;
+    CHECK(fw_grid_holds(g, 1975) && fw_grid_holds(g, 2000) && fw_grid_holds(g, 2050) && !fw_grid_holds(g, 2025) &&
+          !fw_grid_holds(g, 1990), "the DRG amplitude grid: 25 uA below 2 mA, 50 uA from 2 mA");
+    CHECK(fw_grid_spacing(g, 1990) == 25 && fw_grid_spacing(g, 2025) == 50, "STEP= is the spacing where it lies");
+    CHECK(fw_amp_patient_step(DRG, 2000, -1) == 1975, "AMP STEP=-1 from 2000 gives 1975");
+    CHECK(fw_amp_patient_step(DRG, 1950, 3) == 2050, "AMP STEP=+3 from 1950 gives 2050");
+    CHECK(fw_amp_patient_step(DRG, 0, -1) == -25 && fw_amp_patient_step(DRG, 6000, 1) == 6050,
+          "past the ends a step leaves the range (refused there)");
+    CHECK(fw_amp_patient_step(SCS_R, 2000, -3) == 1700, "no grid: 100 uA a step");
+    CHECK(fw_family_has_contact(SCS_R, FW_CASE_CONTACT) && !fw_family_has_contact(DRG, FW_CASE_CONTACT) &&
+          !fw_family_has_contact(fw_family(FW_FAMILY_ETS), FW_CASE_CONTACT), "the case: SCS yes, DRG and ETS no");
+    CHECK(!fw_family_has_mode(DRG, FW_MODE_BURST) && !fw_family_has_mode(fw_family(FW_FAMILY_SCS_P), FW_MODE_HF) &&
+          fw_family_has_mode(fw_family(FW_FAMILY_ETS), FW_MODE_HF), "modes by family");
+    tonic(&p, 2000, 300, 40, "1:-100,2:+100");
+    fw_prog_check(DRG, &p, 800, 0, &pr);
+    CHECK(pr.code == 0, "a bipolar DRG program is accepted");
+    tonic(&p, 2025, 300, 40, "1:-100,2:+100");
+    fw_prog_check(DRG, &p, 800, 0, &pr);
+    CHECK(pr.code && strcmp(pr.args, " KEY=AMP MIN=0 MAX=6000 STEP=50") == 0, "amplitude off the grid");
+    tonic(&p, 2000, 305, 41, "1:-100,6:+100");
+    fw_prog_check(DRG, &p, 800, 0, &pr);
+    CHECK(pr.code && strcmp(pr.args, " KEY=PW MIN=40 MAX=720 STEP=10") == 0, "grid before ELECTRODES, table order");
+    tonic(&p, 2000, 300, 40, "1:-100,6:+100");
+    fw_prog_check(DRG, &p, 800, 0, &pr);
+    CHECK(pr.code && strcmp(pr.args, " RULE=ELECTRODES KEY=ELEC") == 0, "each lead in use is bipolar on its own");
+    tonic(&p, 2000, 300, 40, "1:-100,2:+100");
+    p.lim_set = 2u;
+    p.lim[1] = 2010;
+    fw_prog_check(DRG, &p, 800, 0, &pr);
+    CHECK(pr.code && strcmp(pr.args, " KEY=AMP_MAX MIN=0 MAX=6000 STEP=50") == 0, "a limit off the grid");
+    tonic(&p, 3000, 200, 50, "4:-100,5:+100");
+    p.lim_set = 2u;
+    p.lim[1] = 30000;
+    p.pairs[1].percent = 50;
+    fw_prog_check(SCS_R, &p, 262, 0, &pr);
+    CHECK(pr.code && strcmp(pr.args, " KEY=AMP_MAX MIN=0 MAX=20000") == 0, "a limit's range before ELECTRODES");
+}
+
+static void test_pack(void)
+{
+    fw_batt_t b;
+    fw_batt_init(&b, FW_CHEM_PACK, FW_PACK_CAPACITY_PJ, 0);
+    CHECK(strcmp(fw_batt_chem_name(b.chem), "PACK") == 0 && b.level == FW_BATT_OK, "a fresh pack");
+    CHECK(fw_batt_set_permille(&b, 200) == FW_BATT_EV_LOW, "LOW at 20 %");
+    CHECK(fw_batt_set_permille(&b, 50) == FW_BATT_EV_EMPTY && fw_batt_blocks_stim(&b), "EMPTY at 5 % stops");
+    fw_batt_set_charger(&b, 1);
+    CHECK(!b.charging, "no charger for the pack");
+    CHECK(fw_batt_set_permille(&b, 1000) == 0 && !fw_batt_blocks_stim(&b), "a fresh pack stimulates again");
+    CHECK(fw_batt_vbat_mv(&b) == 3100, "the pack's cells: the primary curve");
+}
+
 int main(void)
 {
     test_crc();
@@ -692,6 +751,8 @@ int main(void)
     test_lines();
     test_electrodes();
     test_validation();
+    test_families();
+    test_pack();
     test_scheduler();
     test_battery();
     test_store();

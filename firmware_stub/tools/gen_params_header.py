@@ -16,6 +16,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+from stimsim.engine import battery as B
 from stimsim.engine import params as P
 from stimsim.protocol import limits as L
 
@@ -34,18 +35,62 @@ def _c_double(value: float) -> str:
     return text if ("." in text or "e" in text) else text + ".0"
 
 
-def _param_rows() -> list[str]:
-    rows = []
+def _spec_cell(spec: P.ParamSpec | None) -> str:
+    if spec is None:
+        return "{0, 0, 0, 0}"
+    return f"{{1, {spec.minimum}, {spec.maximum}, {int(spec.zero_off)}}}"
+
+
+def _grid_cell(grid: P.Grid | None, bands_max: int) -> str:
+    bands = () if grid is None else grid.bands
+    cells = [f"{{{start}, {spacing}}}" for start, spacing in bands] + ["{0, 0}"] * (bands_max - len(bands))
+    return f"{{{len(bands)}, {{{', '.join(cells)}}}}}"
+
+
+def _c_ident(family: P.Family) -> str:
+    return family.name  # SCS_R, DRG: the enum's own name is a C identifier
+
+
+def _contact_number(contact: str, family: P.Family) -> int:
+    number = int(contact)
+    if str(number) != contact or not 1 <= number <= P.N_CONTACTS:
+        raise ValueError(f"{family.value}: contact {contact!r} is not one of 1..{P.N_CONTACTS}")
+    return number
+
+
+def _family_row(family: P.Family, bands_max: int) -> str:
+    """One fw_family_t initializer (program.h): everything the stub needs of the family."""
+    fam = P.FAMILIES[family]
+    modes = P.family_modes(family)
+    lead_of = [0] * (P.N_CONTACTS + 1)
+    for index, lead in enumerate(fam.leads, start=1):
+        for contact in lead.contacts:
+            lead_of[_contact_number(contact, family)] = index
+    chems = [f"FW_CHEM_{c.upper()}" for c in fam.chemistries]
+    chems += ["0"] * (len(B.CELLS) - len(chems))
+    patient = [f"(1u << FW_P_{P.BY_KEY[k].c_name})" for k in sorted(fam.patient_grid_steps)] or ["0u"]
+    spec_rows = []
     for mode in P.Mode:
-        cells = []
-        for param in P.TABLE:
-            spec = P.spec(mode, param.key)
-            if spec is None:
-                cells.append("{0, 0, 0, 0}")
-            else:
-                cells.append(f"{{1, {spec.minimum}, {spec.maximum}, {int(spec.zero_off)}}}")
-        rows.append(f"    /* {mode.wire} */ {{ \\\n        " + ", \\\n        ".join(cells) + " }")
-    return rows
+        table = P.family_params(family, mode)
+        cells = ", ".join(_spec_cell(table.get(param.key)) for param in P.TABLE)
+        spec_rows.append(f"/* {mode.wire} */ {{{cells}}}")
+    grids = ", ".join(_grid_cell(fam.grids.get(param.key), bands_max) for param in P.TABLE)
+    fields = [
+        f'/* wire */ "{family.value}"',
+        f"/* case_anode */ {int(fam.case_anode)}",
+        f"/* bipolar_per_lead */ {int(fam.bipolar_per_lead)}",
+        f"/* nleads */ {len(fam.leads)}",
+        "/* modes */ " + (" | ".join(f"(1u << FW_MODE_{m.wire})" for m in modes) or "0u"),
+        f"/* nchems */ {len(fam.chemistries)}",
+        f"/* chems, the first the default */ {{{', '.join(chems)}}}",
+        f"/* contact_ohm */ {_exact_int(fam.contact_impedance_ohm, 1, family.value + ' contact impedance')}",
+        f"/* contact_area_cm2 */ {_c_double(fam.contact_area_cm2)}",
+        "/* patient_grid */ " + " | ".join(patient),
+        f"/* lead_of[contact] */ {{{', '.join(map(str, lead_of))}}}",
+        "/* spec[mode][param] */ {" + ", \\\n          ".join(spec_rows) + "}",
+        f"/* grid[param] */ {{{grids}}}",
+    ]
+    return f"    /* {family.value} */ {{ \\\n        " + ", \\\n        ".join(fields) + " }"
 
 
 def _recharge_rows() -> list[str]:
@@ -98,9 +143,25 @@ def render() -> str:
     lines.append(f"#define FW_P_COUNT {len(P.TABLE)}")
     lines.append("#define FW_PARAM_WIRE_TABLE {" + ", ".join(f'"{p.wire}"' for p in P.TABLE) + "}")
     lines.append("")
-    lines.append("/* Per mode and parameter: {used, minimum, maximum, zero_off}, canonical wire units. */")
-    lines.append("#define FW_PARAM_TABLE { \\")
-    lines.append(", \\\n".join(_param_rows()) + " \\")
+    lines.append("/* Battery chemistries, in the order of stimsim.engine.battery.CELLS. */")
+    for i, chem in enumerate(B.CELLS):
+        lines.append(f"#define FW_CHEM_{chem.upper()} {i}")
+    lines.append(f"#define FW_CHEM_COUNT {len(B.CELLS)}")
+    lines.append("#define FW_CHEM_WIRE_TABLE {" + ", ".join(f'"{c.upper()}"' for c in B.CELLS) + "} /* BATT CHEM= */")
+    lines.append("")
+    bands_max = max(len(g.bands) for fam in P.FAMILIES.values() for g in fam.grids.values()) if any(
+        fam.grids for fam in P.FAMILIES.values()) else 1
+    lines.append("/* Device families, in params.FAMILIES order (the first is the default). Per family: its")
+    lines.append(" * contacts' leads, case, modes, chemistries, contact figures, the parameters a patient steps")
+    lines.append(" * grid point by grid point, and per mode and parameter {used, minimum, maximum, zero_off}")
+    lines.append(" * (canonical wire units) and the grid {bands, {{start, spacing}...}} (0 bands: none). */")
+    for i, family in enumerate(P.FAMILIES):
+        lines.append(f"#define FW_FAMILY_{_c_ident(family)} {i}")
+    lines.append(f"#define FW_FAMILY_COUNT {len(P.FAMILIES)}")
+    lines.append("#define FW_FAMILY_WIRE_TABLE {" + ", ".join(f'"{f.value}"' for f in P.FAMILIES) + "}")
+    lines.append(f"#define FW_GRID_BANDS_MAX {bands_max}")
+    lines.append("#define FW_FAMILY_TABLE { \\")
+    lines.append(", \\\n".join(_family_row(f, bands_max) for f in P.FAMILIES) + " \\")
     lines.append("}")
     lines.append("")
     lines.append("/* Recharge choices per mode: {count, {choices...}}; the first is the default. */")
@@ -122,7 +183,6 @@ def render() -> str:
         ("FW_PERCENT_TOTAL", P.PERCENT_TOTAL, "each side of an electrode configuration sums to this"),
         ("FW_NAME_MAX", P.NAME_MAX, "program name characters"),
         ("FW_CONTACT_CURRENT_MAX_UA", P.CONTACT_CURRENT_MAX_UA, "hard per-contact interlock"),
-        ("FW_CONTACT_IMPEDANCE_OHM", _exact_int(P.CONTACT_IMPEDANCE_OHM, 1, "contact impedance"), "default"),
         ("FW_CASE_IMPEDANCE_OHM", _exact_int(P.CASE_IMPEDANCE_OHM, 1, "case impedance"), "the case"),
         ("FW_IMPEDANCE_OPEN_OHM", _exact_int(P.IMPEDANCE_OPEN_OHM, 1, "open"), "above: open"),
         ("FW_IMPEDANCE_SHORT_OHM", _exact_int(P.IMPEDANCE_SHORT_OHM, 1, "short"), "below: short"),
@@ -137,6 +197,9 @@ def render() -> str:
         ("FW_PRIMARY_CAPACITY_PJ", _exact_int(P.PRIMARY_CAPACITY_MWH, mwh_to_pj * 1000, "primary"), "primary"),
         ("FW_PRIMARY_ERI_PERMILLE", _exact_int(P.PRIMARY_ERI_PERCENT, 10, "eri"), "ERI"),
         ("FW_PRIMARY_EOS_PERMILLE", _exact_int(P.PRIMARY_EOS_PERCENT, 10, "eos"), "EOS"),
+        ("FW_PACK_CAPACITY_PJ", _exact_int(P.PACK_CAPACITY_MWH, mwh_to_pj * 1000, "pack"), "trial pack, no charger"),
+        ("FW_PACK_LOW_PERMILLE", _exact_int(P.PACK_LOW_PERCENT, 10, "pack low"), "LOW"),
+        ("FW_PACK_EMPTY_PERMILLE", _exact_int(P.PACK_EMPTY_PERCENT, 10, "pack empty"), "EMPTY: a fresh pack"),
     ]
     lines.append("/* Device constants (integers in the units their names say). */")
     for name, value, what in consts:
@@ -146,6 +209,8 @@ def render() -> str:
     lines.append("#define FW_OCV_LIION_TABLE {" + _ocv_rows(P.OCV_LIION, "OCV_LIION") + "} /* {permille, mV} */")
     lines.append(f"#define FW_OCV_PRIMARY_COUNT {len(P.OCV_PRIMARY)}")
     lines.append("#define FW_OCV_PRIMARY_TABLE {" + _ocv_rows(P.OCV_PRIMARY, "OCV_PRIMARY") + "} /* {permille, mV} */")
+    lines.append(f"#define FW_OCV_PACK_COUNT {len(P.OCV_PACK)}")
+    lines.append("#define FW_OCV_PACK_TABLE {" + _ocv_rows(P.OCV_PACK, "OCV_PACK") + "} /* {permille, mV} */")
     lines.append("")
     lines.append("/* Protocol v1 limits (stimsim.protocol.limits). */")
     protocol = [
@@ -179,17 +244,15 @@ def render() -> str:
     lines.append("")
     lines.append("/* Safety figures compared in double precision exactly as the engine does. */")
     doubles = [
-        ("FW_CONTACT_IMPEDANCE_OHM_D", P.CONTACT_IMPEDANCE_OHM),
         ("FW_CASE_IMPEDANCE_OHM_D", P.CASE_IMPEDANCE_OHM),
         ("FW_RAIL_MAX_V_D", P.RAIL_MAX_V),
         ("FW_RAIL_HEADROOM_V_D", P.RAIL_HEADROOM_V),
-        ("FW_CONTACT_AREA_CM2_D", P.CONTACT_AREA_CM2),
         ("FW_CASE_AREA_CM2_D", P.CASE_AREA_CM2),
         ("FW_SHANNON_K_LIMIT_D", P.SHANNON_K_LIMIT),
         ("FW_DENSITY_LIMIT_UC_CM2_D", P.DENSITY_LIMIT_UC_CM2),
     ]
-    for name, value in doubles:
-        lines.append(f"#define {name} {_c_double(value)}")
+    for name, figure in doubles:
+        lines.append(f"#define {name} {_c_double(figure)}")
     name_chars = "".join(sorted(P.NAME_CHARS))
     lines.append(f'#define FW_NAME_CHARS "{name_chars}"')
     lines.append("")

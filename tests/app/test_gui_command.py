@@ -119,6 +119,8 @@ def test_programs_need_the_stimulators_pin(tmp_path: Path) -> None:
     (("--pin", "123"), "a PIN is 4 to 8 digits"),
     (("--slot", "17"), "--slot 17: slots are 1 to 16"),
     (("--time-per-screen", "3ms"), "'3ms' is not a time per screen"),
+    (("--amp", "4,5"), "--amp 4,5: an amplitude is a number of mA, e.g. 4.5"),
+    (("--amp", "nan"), "--amp nan: an amplitude is a number of mA"),
 ])
 def test_bad_start_options_are_refused(tmp_path: Path, args: tuple[str, ...], words: str) -> None:
     done = _gui(*args, "--screenshot", str(tmp_path / "x.png"))
@@ -136,6 +138,11 @@ def test_the_readme_screenshot_command_shows_an_annotated_burst(tmp_path: Path) 
 def test_a_refused_start_slot_is_an_error(tmp_path: Path) -> None:
     done = _gui("--slot", "9", "--screenshot", str(tmp_path / "x.png"))  # the examples fill slots 1..5
     assert done.returncode == 1 and "That program slot is empty" in done.stderr
+
+
+def test_an_amplitude_beyond_the_patient_limit_at_start_is_an_error(tmp_path: Path) -> None:
+    done = _gui("--slot", "1", "--amp", "25", "--screenshot", str(tmp_path / "x.png"))
+    assert done.returncode == 1 and "(--slot, --stim-on, --amp) was refused" in done.stderr
 
 
 def test_login_at_start_unlocks_the_clinician_view_and_a_wrong_pin_exits_1(tmp_path: Path) -> None:
@@ -196,6 +203,26 @@ def test_a_scenario_at_start_puts_its_patient_and_programs_up(qtbot: object, qap
         assert session.scenario is not None and session.scenario.name == scenario.name
         assert stim.model.slots[1].name == scenario.programs[0].name  # (the built-in generator is shared in a process)
         assert 790 <= (stim.model.status.battery_permille or 0) <= 800  # the scenario's implant: 80 %
+    finally:
+        stim.shutdown()
+        stim.window.close()
+
+
+def test_amp_at_start_sets_the_scenario_program_so_the_patient_feels_it(qtbot: object, qapp: object,
+                                                                        tmp_path: Path) -> None:
+    from pytestqt.qtbot import QtBot
+
+    from stimsim.app.launch import AppOptions, StimsimApp
+
+    assert isinstance(qtbot, QtBot)
+    stim = StimsimApp(AppOptions(scenario="low-back-left-leg-t8", stim_on=True, amp_ua=6200, data_dir=tmp_path))
+    try:
+        with qtbot.waitSignal(stim.worker.setupFinished, timeout=10_000):
+            stim.start()
+        qtbot.waitUntil(lambda: stim.model.status.stim_on and stim.model.status.amplitude_ua == 6200, timeout=5_000)
+        session = stim.window.patient_view.session
+        qtbot.waitUntil(lambda: session.response is not None and session.response.felt, timeout=5_000)
+        assert session.dialogue[-1].text.startswith("Tingling in ")
     finally:
         stim.shutdown()
         stim.window.close()

@@ -7,18 +7,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from stimsim.app.launch import StimsimApp
 from stimsim.app.model import Action
+from stimsim.app.patient import drg_lead_drawing as drg
+from stimsim.app.patient.lead_view import BONE, CATHODE, OVERVIEW_SHARE, LeadView
 from stimsim.app.patient.session import Exchange, PatientSession
 from stimsim.app.patient.view import PatientView
 from stimsim.app.records.report import RecordContent, report_html
 from stimsim.engine.params import Mode
 from stimsim.engine.program import Electrodes, Program
 from stimsim.host.limits import DEFAULT_PIN
-from stimsim.patient import Relief, delivered_ma, evaluate
+from stimsim.patient import DrgLead, DrgLeads, Relief, delivered_ma, evaluate
 from stimsim.patient import scenario as S
 
 from .conftest import wait_device
@@ -87,6 +91,7 @@ def test_a_new_patient_starts_with_stimulation_off(qtbot: QtBot, stim: StimsimAp
     wait_device(qtbot, lambda: not stim.model.status.stim_on)
     assert view.session.program is None
     assert view.session.dialogue[-1].text == "The stimulation is off. I don't feel anything."
+    assert view.session.dialogue[0].text.startswith("Hello. My pain is ")  # the greeting comes first
 
 
 def test_the_map_shows_the_models_regions_for_the_delivered_program_and_follows_changes(
@@ -310,3 +315,69 @@ def test_the_open_contact_scenario_puts_its_open_contact_and_battery_on_the_stim
     clinician.check_impedance()
     qtbot.waitUntil(lambda: len(clinician.impedances) == 17, timeout=5_000)
     assert clinician.impedances["4"] == "OPEN" and clinician.impedances["5"] != "OPEN"
+
+
+DRG = "drg-knee-foot-l4-l5"
+
+
+def _blue_columns(image: QImage, top: int, bottom: int) -> list[int]:
+    """The x of every pixel in rows top..bottom painted in the lead view's cathode colour."""
+    return [x for y in range(max(0, top), min(image.height(), bottom)) for x in range(image.width())
+            if image.pixelColor(x, y) == CATHODE]
+
+
+def test_a_drg_scenario_shows_its_leads_at_their_roots_and_the_models_coverage(qtbot: QtBot,
+                                                                               stim: StimsimApp) -> None:
+    """The built-in generator takes the DRG scenario's program (its contacts exist there too);
+    the lead view draws the two leads on the left at L4 and L5, the map the model's regions."""
+    view, scenario = _start(qtbot, stim, DRG)
+    assert view.leads.polarity() == {"2": -50, "3": 50, "6": -50, "7": 50}
+    assert view.leads.describe() == "Lead A at the left L4 root; Lead B at the left L5 root"
+    assert "lead A at the left L4 root; lead B at the left L5 root" in view.brief.toPlainText()
+    _stim_on(qtbot, stim)
+    _raise_until_felt(qtbot, stim, view.session)
+    delivered = stim.model.output_program()
+    assert delivered is not None
+    expected = evaluate(scenario.patient, delivered, delivered_ma(delivered, stim.model.device_model))
+    assert view.body.felt_regions() == set(expected.regions) == {"left_knee", "left_leg", "left_foot"}
+    assert view.leads.describe().endswith("; most cathodic lead at L4")
+    assert view.trainer_label.text().startswith("Most cathodic lead at L4 ◆\nPT 0.69 · DT 1.11")
+    view.leads.resize(240, 360)
+    image = view.leads.grab().toImage()
+    detail_left = int(240 * OVERVIEW_SHARE)
+    blue = [x for x in _blue_columns(image, 0, image.height()) if x > detail_left]
+    bone = [x for y in range(image.height()) for x in range(detail_left, 240) if image.pixelColor(x, y) == BONE]
+    assert blue and bone and max(blue) < min(bone)  # both leads' cathodes left of the spine
+
+
+def test_the_drg_leads_show_the_implants_impedances_and_its_faults(qtbot: QtBot, stim: StimsimApp) -> None:
+    """DRG contacts read 800 ohm unless the scenario says otherwise; a fault the device reports is added."""
+    view, scenario = _start(qtbot, stim, DRG)
+    notes = view.leads.contact_notes()
+    assert set(notes) == {str(c) for c in range(1, 17)} and notes["2"] == "800Ω"
+    stim.model.faults = {"6": "OPEN"}
+    assert view.leads.contact_notes()["6"] == "800Ω OPEN"
+    view.leads.grab()
+
+
+def test_the_drg_drawing_puts_four_leads_on_their_sides_at_their_roots(qapp: QApplication) -> None:
+    """Drawn directly: leads on both sides at roots far apart; each cathode lies on its lead's side, at its root."""
+    leads = DrgLeads((DrgLead("A", "L2", "left"), DrgLead("B", "L3", "right"), DrgLead("C", "L4", "left"),
+                      DrgLead("D", "S1", "right")))
+    image = QImage(200, 500, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    rect = QRectF(0, 0, 200, 500)
+    shown = drg.span(leads)
+    painter = QPainter(image)
+    drg.draw(painter, rect, shown, LeadView._y, leads, {"2": -50, "3": 50, "14": -50, "15": 50}, {"2": "800Ω"},
+             None)
+    painter.end()
+
+    def rows(level: float) -> tuple[int, int]:
+        return int(LeadView._y(rect, *shown, level)), int(LeadView._y(rect, *shown, level + 1.0))
+
+    assert shown == (20.5, 26.0)
+    a = _blue_columns(image, *rows(21.0))  # L2: lead A, left
+    d = _blue_columns(image, *rows(25.0))  # S1: lead D, right
+    assert a and max(a) < 100 and d and min(d) > 100
+    assert not _blue_columns(image, *rows(22.0)) and not _blue_columns(image, *rows(23.0))  # B and C: off

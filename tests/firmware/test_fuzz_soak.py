@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from stimsim.engine import params as P
 from stimsim.protocol import codec
 
 from .stub_support import BUILD, SOAK, make
@@ -41,12 +42,12 @@ _TEMPLATES = [
     "SIM FAULT=SHORT:{contact}", "SIM FAULT=HOT", "SIM FAULT=NONE", "SIM RESET",
 ]
 _ELECS = ["4:-100,5:+100", "1:-50,2:-50,CASE:+100", "16:-100,9:+40,10:+60", "4:-100,4:+100", "17:-100,CASE:+100",
-          "case:+100,3:-100"]
+          "case:+100,3:-100", "1:-100,2:+100", "1:-50,2:+50,13:-50,14:+50"]  # the last two: DRG bipoles
 
 
 def _valid(rng: random.Random) -> str:
     return rng.choice(_TEMPLATES).format(
-        slot=rng.choice([1, 2, 3, 16, 0, 17]), amp=rng.choice([0, 500, 3000, 12000, 20000, 25000, -1]),
+        slot=rng.choice([1, 2, 3, 16, 0, 17]), amp=rng.choice([0, 500, 3000, 12000, 20000, 25000, -1, 1975, 2025, 6000]),
         step=rng.randint(0, 250), z=rng.choice([50, 262, 4000, 10]), pw=rng.choice([20, 200, 1000, 1500]),
         rate=rng.choice([2, 50, 1200, 5000]), ipg=rng.choice([0, 50, 2000]), elec=rng.choice(_ELECS),
         speed=rng.choice(["1", "0.1", "100000", "2.5", "0.05", "1e3"]), batt=rng.randint(-5, 1005),
@@ -82,6 +83,8 @@ def corpus(n: int, seed: int) -> bytes:
     out: list[bytes] = []
     seq = 0
     for i in range(n):
+        if i % 5000 == 2500:
+            out.append(b"@FAMILY %d" % (i // 5000 % len(P.FAMILIES)))  # the soak powers up as that family
         if i % 40 == 0:
             out.append(b"@CLINICIAN")
         text = _valid(rng)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from stimsim.engine.params import Mode, Recharge
+from stimsim.engine.params import Mode, Recharge, family_params
 from stimsim.engine.program import Electrodes, Program
 from stimsim.patient import EventKind, Score, SessionRecord, evaluate, score
 from stimsim.patient import scenario as S
@@ -39,6 +39,8 @@ def burst(electrodes: dict[str, int], amp_ua: int) -> Program:
 
 
 BOTH_2 = {"2": -50, "10": -50, "case": 100}
+DRG_L4_L5 = {"2": -50, "3": 50, "6": -50, "7": 50}  #: a bipole on lead A (L4) and one on lead B (L5)
+DRG_L4 = {"2": -100, "3": 100}  #: lead A (L4) only: the foot's root, L5, left out
 DISCOMFORT = ((EventKind.DISCOMFORT, 5.0), (EventKind.DISCOMFORT, 9.0))
 
 GOOD: dict[str, Session] = {
@@ -50,6 +52,7 @@ GOOD: dict[str, Session] = {
     "hf-10khz-paresthesia-free": Session(hf({"7": -50, "15": -50, "8": 50, "16": 50}, 3000), None, 7 * 1440),
     "burst-wash-in": Session(burst({"7": -100, "case": 100}, 800), None, 2 * 1440),
     "primary-cell-near-eri": Session(tonic({"6": -50, "14": -50, "case": 100}, rate=40), 0.6, 30),
+    "drg-knee-foot-l4-l5": Session(tonic(DRG_L4_L5, rate=20), 0.6, 30),
     # the trial scenarios run on the ETS: no case anode
     "trial-lasting-relief": Session(hf({"7": -100, "8": 100}, 2000), None, 7 * 1440),
     "trial-relief-fades": Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25}, pw=450), 0.7,
@@ -74,6 +77,7 @@ BAD: dict[str, tuple[Session, str, str]] = {
     "burst-wash-in": (Session(burst({"7": -100, "case": 100}, 800), None, 30), "relief", "not a responder"),
     "primary-cell-near-eri": (Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25},
                                             pw=450, rate=200), 0.7, 30), "battery", "days to ERI"),
+    "drg-knee-foot-l4-l5": (Session(tonic(DRG_L4, rate=20), 0.6, 30), "coverage", "covers only"),
     "trial-lasting-relief": (Session(hf({"7": -100, "8": 100}, 2000), None, 30), "relief", "not a responder"),
     "trial-relief-fades": (Session(tonic({"1": -50, "9": -50, "2": 50, "10": 50}), 0.7, 30), "coverage",
                            "covers only"),
@@ -87,7 +91,9 @@ def play(name: str, session: Session) -> tuple[Score, Program]:
     if session.share is not None:
         probe = evaluate(scenario.patient, program, 0.0, session.titrate_posture)
         amp = probe.pt_ma + session.share * (probe.dt_ma - probe.pt_ma)
-        program = replace(program, amplitude_ua=round(amp * 100) * 10)
+        grid = family_params(scenario.family, program.mode)["amplitude_ma"].grid
+        amp_ua = round(amp * 100) * 10
+        program = replace(program, amplitude_ua=grid.snap(amp_ua) if grid is not None else amp_ua)
     record = SessionRecord(minutes_taken=session.minutes_taken, simulated_minutes=session.simulated_minutes)
     for kind, at in session.events:
         record.add(kind, at)

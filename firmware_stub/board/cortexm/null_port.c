@@ -75,7 +75,7 @@ void hal_diag(const char *text) { (void)text; }
 
 int main(void)
 {
-    static const fw_port_t port = {"STIMFW-NULL", "0.1.0", "0", FW_CHEM_LIION, 1, 10};
+    static const fw_port_t port = {"STIMFW-NULL", "0.1.0", "0", FW_CHEM_FAMILY, 1, 10, STIMFW_FAMILY};
     static volatile uint8_t rx;
     fw_init(&fw_dev, &port, &fw_verbs);
     for (;;) {

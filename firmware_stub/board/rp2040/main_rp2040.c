@@ -23,7 +23,8 @@ int main(void)
     port.model = "STIMFW-RP2040";
     port.fw = FW_VERSION;
     port.sn = serial;
-    port.chem = FW_CHEM_LIION;
+    port.chem = FW_CHEM_FAMILY;   /* the family's default battery */
+    port.family = STIMFW_FAMILY;  /* -DSTIMFW_FAMILY=FW_FAMILY_DRG builds another family */
     port.sim = 1;                 /* SIM verbs on: the battery and faults are simulated here too */
     port.batt_persist_step = 10;  /* write the battery level to flash every 1 %, not every 0.1 % */
     fw_init(&fw_dev, &port, &fw_verbs);      /* !BOOT goes out before USB enumerates; hosts start with HELLO */

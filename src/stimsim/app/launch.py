@@ -17,10 +17,12 @@ from PySide6.QtCore import QMessageLogContext, QSize, QTimer, QtMsgType, qInstal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..engine import files
+from ..engine import params as P
 from ..engine.program import Program
 from ..host.limits import DEFAULT_PIN
 from ..resources import example_programs
 from . import app_log
+from .family_programs import family_examples
 from .messages import WRONG_PIN
 from .model import AppModel, Link
 from .style import apply_style
@@ -46,6 +48,7 @@ class AppOptions:
     programs_file: str = ""  #: where ``programs`` came from, for messages
     slot: int | None = None  #: make this slot active at start
     stim_on: bool = False  #: turn stimulation on at start
+    amp_ua: int | None = None  #: set the active program's amplitude at start (uA), as the remote would
     annotate: bool = False  #: scope annotations on at start
     time_per_screen: float | None = None  #: the scope's time per screen at start (s)
     data_dir: Path | None = None  #: records, autosave, recent files (None: $STIMSIM_DATA_DIR or the user's folder)
@@ -53,10 +56,12 @@ class AppOptions:
     scenario: str = ""  #: start this shipped rehearsal scenario (its programs instead of the examples)
     device_panel: bool = True  #: False: start with the device panel collapsed (Ctrl+D shows it)
     view: str = ""  #: bring this view forward at start (remote = the scope with the remote)
+    family: P.Family | None = None  #: the built-in generator's family (None: the scenario's, else SCS-R)
 
 
-def example_slot_programs() -> tuple[Program, ...]:
-    """The packaged example programs, one per slot from 1, in :data:`EXAMPLE_ORDER`."""
+def example_slot_programs(family: P.Family = P.Family.SCS_R) -> tuple[Program, ...]:
+    """The packaged example programs, one per slot from 1, in :data:`EXAMPLE_ORDER`, made to fit
+    ``family`` (those of a mode it lacks left out; see ``family_programs``)."""
     paths = example_programs()
     rank = {name: i for i, name in enumerate(EXAMPLE_ORDER)}
     paths.sort(key=lambda p: (rank.get(p.name.removesuffix(".stimsim.json"), len(rank)), p.name))
@@ -64,7 +69,7 @@ def example_slot_programs() -> tuple[Program, ...]:
     for path in paths:
         for prog in files.load(path).programs:
             out.append(replace(prog, slot=len(out) + 1))
-    return tuple(out)
+    return family_examples(tuple(out), family)
 
 
 def program_file_programs(path: str | os.PathLike[str]) -> tuple[Program, ...]:
@@ -72,22 +77,43 @@ def program_file_programs(path: str | os.PathLike[str]) -> tuple[Program, ...]:
     return files.load(path).programs
 
 
-def builtin_generator_url() -> str:
-    """Create the built-in virtual generator once per process and register it by name.
+def builtin_generator_url(family: P.Family = P.Family.SCS_R) -> str:
+    """Create the built-in virtual generator of ``family`` once per process and register it by
+    name (``virtual://builtin``, another family's ``virtual://builtin-drg``...).
 
     A registered generator outlives a disconnect, so "Reconnect" finds the same device
     with its slots and battery, as with a board on a cable.
     """
-    global _builtin_url
-    if _builtin_url is None:
+    url = _builtin_urls.get(family)
+    if url is None:
         from ..generator import urlhandler
 
         urlhandler.register()
-        _builtin_url = urlhandler.register_generator("builtin", urlhandler.new_generator())
-    return _builtin_url
+        name = "builtin" if family is P.Family.SCS_R else f"builtin-{family.value.lower()}"
+        url = urlhandler.register_generator(name, urlhandler.new_generator(family=family))
+        _builtin_urls[family] = url
+    return url
 
 
-_builtin_url: str | None = None
+_builtin_urls: dict[P.Family, str] = {}
+
+
+def scenario_family(name: str) -> P.Family:
+    """The device family of a shipped scenario (SCS-R where the scenario names none)."""
+    from ..patient import scenario as scenarios
+
+    try:
+        loaded = scenarios.load(scenarios.find(name))
+    except files.FileError:
+        return P.Family.SCS_R  # the Patient view says what is wrong with it when it starts the scenario
+    return loaded.family
+
+
+def start_family(options: AppOptions) -> P.Family:
+    """The family of the built-in generator: ``--family``, else the scenario's, else SCS-R."""
+    if options.family is not None:
+        return options.family
+    return scenario_family(options.scenario) if options.scenario else P.Family.SCS_R
 
 
 def builtin_implant_url() -> str:
@@ -95,12 +121,11 @@ def builtin_implant_url() -> str:
     process and registered by name, so it keeps what was written to it."""
     global _implant_url
     if _implant_url is None:
-        from ..engine.params import Family
         from ..generator import urlhandler
 
         urlhandler.register()
         _implant_url = urlhandler.register_generator(
-            "implant", urlhandler.new_generator(family=Family.SCS_R, sn=IMPLANT_SN))
+            "implant", urlhandler.new_generator(family=P.Family.SCS_R, sn=IMPLANT_SN))
     return _implant_url
 
 
@@ -130,7 +155,8 @@ class StimsimApp:
         from .main_window import MainWindow  # after QApplication exists
 
         self.options = options
-        self.builtin_url = builtin_url or builtin_generator_url()
+        self.family = start_family(options)
+        self.builtin_url = builtin_url or builtin_generator_url(self.family)
         self.model = AppModel()
         self.worker = DeviceWorker(self.model, builtin_url=self.builtin_url)
         self.window = MainWindow(
@@ -188,20 +214,22 @@ class StimsimApp:
                 self.window.show_face("trial" if trial else "patient")
         if opts.login:
             self.worker.login_at_start(opts.pin)
-        if opts.slot is not None or opts.stim_on:
-            self.worker.start_state(opts.slot, opts.stim_on)
+        if opts.slot is not None or opts.stim_on or opts.amp_ua is not None:
+            self.worker.start_state(opts.slot, opts.stim_on, opts.amp_ua)
 
     @property
     def programs(self) -> tuple[Program, ...]:
         """What is written at start: the options' programs, or the examples on the built-in generator."""
         if self.options.programs is not None:
             return self.options.programs
-        return example_slot_programs() if self.options.device is None and not self.options.scenario else ()
+        if self.options.device is None and not self.options.scenario:
+            return example_slot_programs(self.family)
+        return ()
 
     @property
     def last_setup(self) -> str:
         """The name of the last start-up job (the screenshot waits for it), or "" if none."""
-        if self.options.slot is not None or self.options.stim_on:
+        if self.options.slot is not None or self.options.stim_on or self.options.amp_ua is not None:
             return "start"
         if self.options.login:
             return "login"
@@ -224,7 +252,7 @@ class StimsimApp:
             hint = " (the stimulator has another clinician PIN: give it with --pin)" if failed == WRONG_PIN else ""
             self.setup_error = f"--login: the clinician login was refused: {failed}{hint}"
         elif name == "start":
-            self.setup_error = f"the start state asked for (--slot, --stim-on) was refused: {failed}"
+            self.setup_error = f"the start state asked for (--slot, --stim-on, --amp) was refused: {failed}"
         else:
             return
         print(f"stimsim gui: {self.setup_error}", file=sys.stderr)

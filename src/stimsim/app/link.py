@@ -383,14 +383,16 @@ class DeviceLink:
         self._read_slots(client)
         self.publish(client.status())
 
-    def start_state(self, client: Client, slot: int | None, stim_on: bool) -> None:
-        """The state the command line asked for: ``slot`` active, stimulation on."""
+    def start_state(self, client: Client, slot: int | None, stim_on: bool, amp_ua: int | None = None) -> None:
+        """The state the command line asked for: ``slot`` active, its amplitude, stimulation on."""
         self._direction = 0
         if slot is not None:
             client.select(slot)
             self._slots[slot] = client.read(slot)
             programs = dict(self._slots)
             self._post(lambda m: m.set_slots(programs))
+        if amp_ua is not None:
+            client.amp_set(amp_ua)
         if stim_on:
             client.stim(True)
         self.publish(client.status())

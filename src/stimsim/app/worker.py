@@ -150,9 +150,10 @@ class DeviceWorker(QObject):
         """At start, after the programs: log in as clinician (``--login``)."""
         self._jobs.put(_Setup("login", lambda c: self.link.login_at_start(c, pin)))
 
-    def start_state(self, slot: int | None, stim_on: bool) -> None:
-        """At start, after the programs: make ``slot`` active and turn stimulation on, if asked."""
-        self._jobs.put(_Setup("start", lambda c: self.link.start_state(c, slot, stim_on)))
+    def start_state(self, slot: int | None, stim_on: bool, amp_ua: int | None = None) -> None:
+        """At start, after the programs: make ``slot`` active, set its amplitude and turn
+        stimulation on, if asked."""
+        self._jobs.put(_Setup("start", lambda c: self.link.start_state(c, slot, stim_on, amp_ua)))
 
     def stop(self) -> None:
         """STOP at once: drop queued actions, write STOP from its own thread."""

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..app.timeline import TIME_SCALES, time_scale
-from ..engine.params import N_SLOTS
+from ..engine.params import N_SLOTS, Family
 from ..protocol.limits import DEFAULT_PIN, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from . import UsageError
 
@@ -34,10 +34,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--scenario", metavar="NAME",
                    help="start a shipped rehearsal scenario with its virtual patient (stimsim scenario list names them); "
                    "its programs replace the examples")
+    p.add_argument("--family", metavar="F",
+                   help=f"the built-in generator's device family: {', '.join(Family)} (default: the scenario's, "
+                   "else SCS-R); the example programs are fitted to it")
     p.add_argument("--login", action="store_true",
                    help="log in as clinician at start with --pin (the clinician view unlocked); a refused PIN exits 1")
     p.add_argument("--slot", type=int, metavar="N", help="make program slot N active at start")
     p.add_argument("--stim-on", action="store_true", help="turn stimulation on at start")
+    p.add_argument("--amp", metavar="MA",
+                   help="set the active program's amplitude at start, in mA, as the patient's remote would "
+                   "(within the program's patient limits; a refused amplitude exits 1)")
     p.add_argument("--annotate", action="store_true", help="show the scope's annotations at start")
     p.add_argument("--time-per-screen", metavar="SPAN",
                    help=f"the scope's time per screen at start: {', '.join(t for _, t in TIME_SCALES)} "
@@ -84,6 +90,7 @@ def run_gui(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--time-per-screen: {exc}") from None
 
+    amp_ua = _amplitude_ua(args.amp) if args.amp is not None else None
     scenario = (args.scenario or "").strip()
     if scenario:
         from ..patient import scenario as scenarios
@@ -91,6 +98,16 @@ def run_gui(args: argparse.Namespace) -> int:
         shipped = [path.name.removesuffix(".scenario.json") for path in scenarios.shipped()]
         if scenario not in shipped:
             raise UsageError(f"--scenario {scenario}: no such scenario (shipped: {', '.join(shipped)})")
+
+    family = None
+    if args.family is not None:
+        try:
+            family = Family(args.family.strip().upper())
+        except ValueError:
+            raise UsageError(f"--family {args.family}: no such family (families: {', '.join(Family)})") from None
+        if args.device:
+            raise UsageError(f"--family {family.value}: the family is the built-in generator's; a stimulator "
+                             "given with --device reports its own")
 
     _choose_platform(screenshot is not None)
     from ..app.launch import AppOptions, run
@@ -100,9 +117,23 @@ def run_gui(args: argparse.Namespace) -> int:
 
     return run(AppOptions(device=args.device, programs=programs, presentation=args.presentation,
                           screenshot=screenshot, pin=pin, programs_file=args.programs or "", slot=args.slot,
-                          stim_on=args.stim_on, annotate=args.annotate, time_per_screen=span, login=args.login,
+                          stim_on=args.stim_on, amp_ua=amp_ua, annotate=args.annotate, time_per_screen=span, login=args.login,
                           device_panel=not args.no_device_panel, scenario=scenario,
-                          view=(args.view or "").strip().lower()))
+                          view=(args.view or "").strip().lower(), family=family))
+
+
+def _amplitude_ua(text: str) -> int:
+    """``--amp`` in mA (as programs and the remote show it) to whole uA; the stimulator judges
+    the range, the grid and the patient limits, as it does for the remote."""
+    from ..engine.params import BY_KEY
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:  # NaN fails too
+        raise UsageError(f"--amp {text}: an amplitude is a number of mA, e.g. 4.5")
+    return round(value * BY_KEY["amplitude_ma"].file_scale)
 
 
 def _choose_platform(screenshot: bool) -> None:

@@ -3,7 +3,8 @@
 ``evaluate`` answers for one patient and one posture; ``evaluate_many`` answers for many
 patients at once (each with its own threshold factor ``eps`` and posture shift), all in
 numpy arrays. The model is fed what the device reports it delivers: the program as read
-back and the amplitude after compliance limiting.
+back and the amplitude after compliance limiting. A patient with DRG leads is answered by
+``drg_model`` (no CSF, no posture, each root's own regions).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from ..engine.load import program_compliance
 from ..engine.params import Mode
 from ..engine.program import DeviceModel, Program
 from . import regions as RG
+from .batch import Batch
 from .defaults import Params
+from .drg_leads import BIPOLE, DrgLeads
+from .drg_model import drg_core, most_cathodic
 from .leads import Cathode, Leads, cathode
 from .spine import csf_depth_mm
 
@@ -29,14 +33,15 @@ SENSATIONS = (NONE, TINGLING, UNCOMFORTABLE)
 
 @dataclass(frozen=True)
 class Patient:
-    """A virtual patient: the figures, the implanted leads and the pain map (region id to 0..10)."""
+    """A virtual patient: the figures, the implanted leads (SCS leads along the spine, or DRG
+    leads at their roots) and the pain map (region id to 0..10)."""
 
     params: Params
-    leads: Leads
+    leads: Leads | DrgLeads
     pain: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def of(cls, params: Params, leads: Leads, pain: Mapping[str, float]) -> Patient:
+    def of(cls, params: Params, leads: Leads | DrgLeads, pain: Mapping[str, float]) -> Patient:
         unknown = [rid for rid in pain if rid not in RG.BY_ID]
         if unknown:
             raise ValueError(f"unknown region ids: {', '.join(unknown)}")
@@ -49,15 +54,17 @@ class Response:
 
     ``relief_paresthesia`` and ``relief_sub`` are the relief the program would reach once
     washed in (before responsiveness and tolerance); ``tau_sub_s`` its sub-perception wash-in.
+    For DRG leads ``cathode_level`` is the most cathodic lead's root and ``cathode_offset_mm``
+    and ``csf_depth_mm`` are None (a root has neither).
     """
 
     posture: str
     mode: str
     amplitude_ma: float
     cathode_level: float
-    cathode_offset_mm: float
+    cathode_offset_mm: float | None
     configuration: str
-    csf_depth_mm: float
+    csf_depth_mm: float | None
     pt_ma: float
     dt_ma: float
     sensation: str
@@ -84,21 +91,6 @@ class Response:
     def paresthesia_in_subperception(self) -> bool:
         """A programming error: a sub-perception mode above the perception threshold."""
         return self.subperception_mode and self.felt
-
-
-@dataclass(frozen=True)
-class Batch:
-    """``evaluate_many``'s answer: one row per patient, regions in ``regions.IDS`` order."""
-
-    pt_ma: np.ndarray
-    dt_ma: np.ndarray
-    csf_depth_mm: np.ndarray
-    sensation: np.ndarray  #: index into SENSATIONS
-    intensity: np.ndarray  #: NaN unless tingling
-    covered: np.ndarray  #: (patients, 30) booleans
-    coverage: np.ndarray
-    relief_paresthesia: np.ndarray
-    relief_sub: np.ndarray
 
 
 def delivered_ma(program: Program, device: DeviceModel) -> float:
@@ -187,12 +179,15 @@ def _sub_relief(program: Program, p: Params, z: float, amp: np.ndarray, pt: np.n
 def evaluate_many(patient: Patient, program: Program, delivered: float | np.ndarray, eps: np.ndarray,
                   posture_shift_mm: np.ndarray) -> Batch:
     """Many patients at once: ``eps`` and ``posture_shift_mm`` (``dd``) are per patient,
-    ``delivered`` one amplitude or one per patient; the rest comes from ``patient``."""
-    cath = cathode(patient.leads, program.electrodes, patient.params)
+    ``delivered`` one amplitude or one per patient; the rest comes from ``patient`` (DRG
+    leads ignore the posture shift)."""
     eps_a = np.asarray(eps, dtype=np.float64)
     dd = np.asarray(posture_shift_mm, dtype=np.float64)
     shape = np.broadcast_shapes(eps_a.shape, dd.shape, np.shape(delivered))
     amp = np.broadcast_to(np.asarray(delivered, dtype=np.float64), shape)
+    if isinstance(patient.leads, DrgLeads):
+        return drg_core(patient.params, patient.leads, patient.pain, program, amp, np.broadcast_to(eps_a, shape))
+    cath = cathode(patient.leads, program.electrodes, patient.params)
     return _core(patient, program, cath, amp, np.broadcast_to(eps_a, shape), np.broadcast_to(dd, shape))
 
 
@@ -202,6 +197,8 @@ def evaluate(patient: Patient, program: Program, delivered: float, posture: str 
     p = patient.params
     posture = p.posture if posture is None else posture
     dd = p.posture_shift_mm(posture)
+    if isinstance(patient.leads, DrgLeads):
+        return _evaluate_drg(patient, patient.leads, program, delivered, posture)
     cath = cathode(patient.leads, program.electrodes, p)
     amp = np.array([float(delivered)])
     b = _core(patient, program, cath, amp, np.array([p.eps]), np.array([dd]))
@@ -230,4 +227,34 @@ def evaluate(patient: Patient, program: Program, delivered: float, posture: str 
         tau_paresthesia_s=p.tau_tonic_min * 60.0,
         tau_sub_s=_tau_sub_s(program, p),
         tau_off_s=tau_off_min * 60.0,
+    )
+
+
+def _evaluate_drg(patient: Patient, leads: DrgLeads, program: Program, delivered: float, posture: str) -> Response:
+    """``evaluate`` for DRG leads: the posture is reported but changes nothing."""
+    p = patient.params
+    b = drg_core(p, leads, patient.pain, program, np.array([float(delivered)]), np.array([p.eps]))
+    sensation = SENSATIONS[int(b.sensation[0])]
+    intensity = float(b.intensity[0]) if sensation == TINGLING else None
+    ids = tuple(sorted(rid for rid, on in zip(RG.IDS, b.covered[0], strict=True) if on))
+    return Response(
+        posture=posture,
+        mode=program.mode.value,
+        amplitude_ma=float(delivered),
+        cathode_level=most_cathodic(leads, program.electrodes).level,
+        cathode_offset_mm=None,
+        configuration=BIPOLE,
+        csf_depth_mm=None,
+        pt_ma=float(b.pt_ma[0]),
+        dt_ma=float(b.dt_ma[0]),
+        sensation=sensation,
+        intensity=intensity,
+        says=says(sensation, intensity, ids, False),
+        regions=ids,
+        coverage=float(b.coverage[0]),
+        relief_paresthesia=float(b.relief_paresthesia[0]),
+        relief_sub=0.0,
+        tau_paresthesia_s=p.tau_tonic_min * 60.0,
+        tau_sub_s=0.0,
+        tau_off_s=p.tau_off_tonic_min * 60.0,
     )

@@ -16,12 +16,14 @@ from typing import Any
 
 from ..engine import files
 from ..engine.files import FileError, check_header, quote_key, shown
+from ..engine.params import FAMILIES as EP_FAMILIES
 from ..engine.params import Family, fmt_number
 from ..engine.program import DeviceModel, Program
 from ..resources import scenarios_dir
 from . import regions as RG
 from . import spine
 from .defaults import POSTURES, TABLE, Params
+from .drg_leads import DrgLeads, drg_leads_from_data
 from .leads import LEAD_CONTACTS, Lead, Leads
 from .model import Patient
 
@@ -141,13 +143,18 @@ def from_data(data: Any, problems: list[str], name: str = "scenario") -> Scenari
     title = _text(data.get("title", name), "title", TITLE_MAX, problems)
     brief = _text(data.get("brief", ""), "brief", BRIEF_MAX, problems)
     params = _params(data.get("patient", {}), problems)
-    leads = _leads(data.get("leads"), params or Params(), problems)
+    family = _family_of(data.get("device", {}))
+    leads: Leads | DrgLeads | None
+    if family is Family.DRG:
+        leads = drg_leads_from_data(data.get("leads"), problems)
+    else:
+        leads = _leads(data.get("leads"), params or Params(), problems)
     device, battery_pct = _device(data.get("device", {}), problems)
     pain = _pain(data.get("pain"), problems)
     raw_leads = data.get("leads")
-    named = {name for name in raw_leads if name in LEAD_CONTACTS} if isinstance(raw_leads, dict) else None
-    if device is not None and device.family is Family.DRG:
-        problems.append("device.family: \"DRG\" is not placed by the virtual patient yet (its leads are SCS leads)")
+    lead_names = EP_FAMILIES[family].leads if family is not None else ()
+    named = ({name for name in raw_leads if any(lead.name == name for lead in lead_names)}
+             if isinstance(raw_leads, dict) else None)
     programs = _programs(data.get("programs", []), device, named, problems)
     goals = _goals(data.get("goals", {}), problems)
     if problems or None in (title, brief, params, leads, device, battery_pct, pain, programs, goals):
@@ -236,6 +243,17 @@ def _leads(raw: Any, params: Params, problems: list[str]) -> Leads | None:
     if len(problems) > start:
         return None
     return Leads(tuple(out))
+
+
+def _family_of(raw: Any) -> Family | None:
+    """The family a device block names (SCS-R when it names none; None when it is no family:
+    ``_device`` says why)."""
+    if not isinstance(raw, dict):
+        return Family.SCS_R
+    try:
+        return Family(raw.get("family", Family.SCS_R.value))
+    except (ValueError, TypeError):
+        return None
 
 
 def _device(raw: Any, problems: list[str]) -> tuple[DeviceModel | None, float | None]:

@@ -108,3 +108,17 @@ def test_stimsim_report_refuses_what_is_not_a_record_with_exit_2(tmp_path: Path)
     wrong_out = _cli(str(bogus), "--out", str(tmp_path / "r.txt"))
     assert wrong_out.returncode == 2 and "must end in .pdf" in wrong_out.stderr
     assert not out.exists()
+
+
+def test_the_reports_conversation_folds_the_same_words_said_again_as_the_view_does() -> None:
+    from stimsim.app.records.report import folded_conversation
+
+    said = [{"at_minutes": 0.0, "who": "patient", "text": "Hello."}]
+    said += [{"at_minutes": 0.1 * k, "who": "patient", "text": "I don't feel anything."} for k in range(31)]
+    said += [{"at_minutes": 4.0, "who": "clinician", "text": "Where do you feel it?"},
+             {"at_minutes": 4.0, "who": "patient", "text": "I don't feel anything."}]
+    rows = folded_conversation(said)
+    assert rows == [["0.0", "patient", "Hello."],
+                    ["0.0", "patient", "I don't feel anything. (\u00d731)"],
+                    ["4.0", "clinician", "Where do you feel it?"],
+                    ["4.0", "patient", "I don't feel anything."]]

@@ -142,7 +142,8 @@ class Figure:
 def figures(plan: Plan, result: B.ScheduleResult) -> list[Figure]:
     """The projection's numbers, from the engine: energy a day; Li-ion: charging minutes a
     day, days per full charge, hours per charge of each program stimulating continuously;
-    primary: years to ERI and to EOS; and when the run first reached each state."""
+    the trial stimulator's pack: days per pack and hours per pack of each program; primary:
+    years to ERI and to EOS; and when the run first reached each state."""
     c = B.cell(plan.chemistry)
     draw = result.daily_draw_mwh
     out = [Figure("daily_draw_mwh", "Energy a day", draw,
@@ -155,6 +156,13 @@ def figures(plan: Plan, result: B.ScheduleResult) -> list[Figure]:
         for p in plan.programs:
             hours = B.usable_mwh(c, c.stop_percent) / p.power_mw  # as battery_figures: usable / power
             out.append(Figure(f"hours_per_charge:{p.label}", f"{p.label}: one charge", hours,
+                              f"{hours:.0f} h without a break"))
+    elif c.replaceable:
+        days = B.usable_mwh(c, c.stop_percent) / draw
+        out.append(Figure("days_per_pack", "A battery pack lasts", days, f"{days:.1f} days"))
+        for p in plan.programs:
+            hours = B.usable_mwh(c, c.stop_percent) / p.power_mw
+            out.append(Figure(f"hours_per_pack:{p.label}", f"{p.label}: one pack", hours,
                               f"{hours:.0f} h without a break"))
     else:
         eri = B.usable_mwh(c, c.warn_percent) / (draw * DAYS_PER_YEAR)

@@ -24,12 +24,24 @@ def _pct(value: float) -> str:
     return f"{value:g} %"
 
 
+#: The trial stimulator's pack, when it runs low and when it is empty (the remote shows these too).
+PACK_LOW = "Replace the battery pack soon"
+PACK_EMPTY = "Replace the battery pack"
+
+
 def state_words(state: str, chemistry: str) -> StateWords:
     """The device's battery STATE in words; an unknown state is named as it is."""
     key = chemistry.lower()
     c = B.cell(key) if key in B.CELLS else None
     warn = _pct(c.warn_percent) if c else "its warning level"
     stop = _pct(c.stop_percent) if c else "its stop level"
+    if key == B.PACK and state == B.LOW:
+        return StateWords(PACK_LOW, f"The battery pack is at {warn} or less. Stimulation continues: have a fresh "
+                          "pack at hand.", "warning")
+    if key == B.PACK and state == B.EMPTY:
+        return StateWords(f"Stimulation stopped: {PACK_EMPTY[0].lower()}{PACK_EMPTY[1:]}",
+                          f"The battery pack is at {stop} or less. The trial stimulator stopped stimulation "
+                          "and cannot restart it until a fresh pack is in.", "error")
     if state == B.OK:
         return StateWords("Battery OK", "Nothing to do.", "info")
     if state == B.LOW:
@@ -59,7 +71,22 @@ def chemistry_words(chemistry: str) -> str:
         return "Li-ion, rechargeable"
     if key == B.PRIMARY:
         return "primary cell, not rechargeable"
+    if key == B.PACK:
+        return "replaceable battery pack, no charger"
     return chemistry or "unknown cell"
+
+
+def has_charger(chemistry: str) -> bool:
+    """Whether the cell is charged (Li-ion); an unknown or unreported cell is taken to be."""
+    key = chemistry.lower()
+    return B.cell(key).rechargeable if key in B.CELLS else True
+
+
+def no_charger_words(chemistry: str) -> str:
+    """Why a cell without a charger has none, in words."""
+    if chemistry.lower() == B.PACK:
+        return "No charger: the trial stimulator's battery pack is replaced, not charged"
+    return "No charger: a primary cell is replaced, not charged"
 
 
 #: The charger's last reported state (``!CHARGE STATE=``) in words, with its level.
@@ -73,6 +100,7 @@ CHARGER_WORDS: dict[str, tuple[str, str]] = {
 
 NO_CHARGER = "This stimulator has no simulated charger (it does not accept SIM): charge it with its own charger"
 PRIMARY_NO_CHARGE = "This stimulator has a primary cell: it cannot be charged"
+PACK_NO_CHARGE = "This trial stimulator runs on a battery pack: it is replaced, not charged"
 
 
 def hours_left_words(hours: float | None) -> str:

@@ -86,9 +86,9 @@ class Draft(QObject):
         label = P.BY_KEY[key].label
         self.edit(self.program.with_values({key: value}), f"{label} {P.BY_KEY[key].show(value or 0)}", key)
 
-    def set_mode(self, mode: P.Mode) -> None:
+    def set_mode(self, mode: P.Mode, family: P.Family = P.Family.SCS_R) -> None:
         if self.program is not None and mode is not self.program.mode:
-            self.edit(with_mode(self.program, mode), f"Mode {P.MODES[mode].label}")
+            self.edit(with_mode(self.program, mode, family), f"Mode {P.MODES[mode].label}")
 
     def set_recharge(self, recharge: P.Recharge) -> None:
         if self.program is not None:
@@ -131,12 +131,13 @@ class Draft(QObject):
         return bool(self.differing())
 
 
-def with_mode(program: Program, mode: P.Mode) -> Program:
+def with_mode(program: Program, mode: P.Mode, family: P.Family = P.Family.SCS_R) -> Program:
     """``program`` in another mode: values kept where the mode takes them (clamped to its
-    ranges), the mode's other required values at their minimum, the rest left out."""
+    ranges on ``family``), the mode's other required values at their minimum, the rest left out."""
     values: dict[str, int | None] = {}
+    specs = P.family_params(family, mode)
     for param in P.TABLE:
-        spec = P.spec(mode, param.key)
+        spec = specs.get(param.key)
         value = program.canonical(param.key)
         if spec is None:
             values[param.key] = None  # a key the mode does not take is left out
@@ -145,6 +146,7 @@ def with_mode(program: Program, mode: P.Mode) -> Program:
         elif spec.zero_off and value == 0:
             values[param.key] = 0
         else:
-            values[param.key] = min(max(value, spec.minimum), spec.maximum)
+            value = min(max(value, spec.minimum), spec.maximum)
+            values[param.key] = value if spec.grid is None else min(spec.grid.snap(value), spec.maximum)
     recharge = program.recharge if program.recharge in P.RECHARGE[mode] else P.RECHARGE[mode][0]
     return replace(program.with_values(values), mode=mode, recharge=recharge, limits=Limits())

@@ -1,7 +1,9 @@
-"""The two 8-contact leads and the case, drawn; click or keyboard to cycle a contact.
+"""The family's leads and its case, drawn; click or keyboard to cycle a contact.
 
-The diagram only draws and reports: the view decides what a click does (it refuses
-faulted contacts and zeroes the amplitude on a polarity change).
+The leads come from the family's row of the table (two 8-contact leads and the case on an
+SCS implant, four 4-contact leads and no case on a DRG implant). The diagram only draws
+and reports: the view decides what a click does (it refuses faulted contacts and zeroes
+the amplitude on a polarity change).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ CATHODE = QColor("#1f5fbf")
 ANODE = QColor("#c0392b")
 OFF = QColor("#d9d9d9")
 FAULT = QColor("#333333")
-ROWS = len(P.LEAD_A)
 _KEYS = frozenset({Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space})
 
 
@@ -26,8 +27,17 @@ def contact_state(share: int) -> str:
     return "cathode" if share < 0 else "anode" if share > 0 else "off"
 
 
+def leads_text(family: P.FamilySpec) -> str:
+    """``Lead A is contacts 1-8, lead B 9-16`` for the family's leads."""
+    parts = [f"{lead.contacts[0]}-{lead.contacts[-1]}" for lead in family.leads]
+    first = f"Lead {family.leads[0].name} is contacts {parts[0]}"
+    rest = [f"lead {lead.name} {part}" for lead, part in zip(family.leads[1:], parts[1:], strict=True)]
+    return ", ".join([first, *rest])
+
+
 class ElectrodeDiagram(QWidget):
-    """Lead A (1..8) left, lead B (9..16) right, the case below; one contact has the focus."""
+    """One column per lead of the family (distal contact on top), the case below where the
+    family has one; one contact has the focus."""
 
     cycleRequested = Signal(str)  #: click or Space on a contact
     selected = Signal(str)  #: the focused contact changed
@@ -36,13 +46,34 @@ class ElectrodeDiagram(QWidget):
         super().__init__(parent)
         self.setObjectName("electrodeDiagram")
         self.setAccessibleName("Electrode diagram")
-        self.setToolTip("Click a contact (or move with the arrows and press Space) to cycle it "
-                        "off, cathode (−), anode (+). Lead A is contacts 1-8, lead B 9-16")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.shares: dict[str, int] = {}
         self.impedances: dict[str, int | str] = {}
-        self.current = P.LEAD_A[0]
+        self.family = P.FAMILIES[P.Family.SCS_R]
+        self.current = self.family.contacts[0]
+        self.set_family(P.Family.SCS_R)
+
+    def set_family(self, family: P.Family) -> None:
+        """Draw ``family``'s leads (and case); the focus goes to its first contact if it had another's."""
+        self.family = P.FAMILIES[family]
+        case = ", the case: off, anode (+)" if self.family.case_anode else ""
+        self.setToolTip("Click a contact (or move with the arrows and press Space) to cycle it "
+                        f"off, cathode (−), anode (+){case}. {leads_text(self.family)}")
+        if self.current not in self.family.contacts:
+            self.current = self.family.contacts[0]
+        self.update()
+
+    @property
+    def rows(self) -> int:
+        return max(len(lead.contacts) for lead in self.family.leads)
+
+    def _place(self, contact: str) -> tuple[int, int]:
+        """(lead index, row) of a lead contact."""
+        for i, lead in enumerate(self.family.leads):
+            if contact in lead.contacts:
+                return i, lead.contacts.index(contact)
+        raise ValueError(f"{contact} is not a lead contact of the {self.family.label}")
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(260, 420)
@@ -63,18 +94,19 @@ class ElectrodeDiagram(QWidget):
     # --- geometry -------------------------------------------------------------------------
     def contact_rect(self, contact: str) -> QRectF:
         w, h = float(self.width()), float(self.height())
-        top, bottom_room = 24.0, 56.0
-        pitch = (h - top - bottom_room) / ROWS
-        col_w = min(90.0, w / 2 - 20)
+        top, bottom_room = 24.0, 56.0 if self.family.case_anode else 8.0
+        pitch = min((h - top - bottom_room) / self.rows, (h - top - 56.0) / len(P.LEAD_A))
+        leads = len(self.family.leads)
+        col = w / leads
+        col_w = min(90.0, col - (20 if leads <= 2 else 8))
         if contact == P.CASE:
-            return QRectF(w / 2 - col_w / 2, h - bottom_room + 10, col_w, bottom_room - 16)
-        index = P.CONTACTS.index(contact)
-        lead, row = divmod(index, ROWS)
-        x = w / 4 - col_w / 2 if lead == 0 else 3 * w / 4 - col_w / 2
-        return QRectF(x, top + row * pitch + 3, col_w, pitch - 6)
+            case_w = min(90.0, w / 2 - 20)
+            return QRectF(w / 2 - case_w / 2, h - bottom_room + 10, case_w, bottom_room - 16)
+        lead, row = self._place(contact)
+        return QRectF(col * (lead + 0.5) - col_w / 2, top + row * pitch + 3, col_w, pitch - 6)
 
     def contact_at(self, point: QPointF) -> str | None:
-        return next((c for c in P.CONTACTS if self.contact_rect(c).contains(point)), None)
+        return next((c for c in self.family.contacts if self.contact_rect(c).contains(point)), None)
 
     # --- painting -------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
@@ -82,11 +114,11 @@ class ElectrodeDiagram(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(self.font())
         painter.setFont(font)
-        w = float(self.width())
+        col = float(self.width()) / len(self.family.leads)
         painter.setPen(self.palette().windowText().color())
-        painter.drawText(QRectF(0, 0, w / 2, 20), Qt.AlignmentFlag.AlignCenter, "Lead A")
-        painter.drawText(QRectF(w / 2, 0, w / 2, 20), Qt.AlignmentFlag.AlignCenter, "Lead B")
-        for contact in P.CONTACTS:
+        for i, lead in enumerate(self.family.leads):
+            painter.drawText(QRectF(col * i, 0, col, 20), Qt.AlignmentFlag.AlignCenter, f"Lead {lead.name}")
+        for contact in self.family.contacts:
             self._paint_contact(painter, contact)
         painter.end()
 
@@ -105,8 +137,13 @@ class ElectrodeDiagram(QWidget):
         name = "Case" if contact == P.CASE else contact
         sign = f" {share:+d}%" if share else ""
         z_text = "" if z is None else f"{z}" if faulted else f"{z} Ω"
-        painter.drawText(rect.adjusted(4, 1, -4, -1), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
-                         f"{name}{sign}")
+        text = rect.adjusted(4, 1, -4, -1)
+        if painter.fontMetrics().horizontalAdvance(f"{name}{sign}") <= text.width():
+            painter.drawText(text, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, f"{name}{sign}")
+        else:  # a narrow contact (four leads side by side): the share on a line of its own
+            painter.drawText(text, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, name)
+            painter.drawText(text.adjusted(0, painter.fontMetrics().height() - 2, 0, 0),
+                             Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, sign.strip())
         if z_text:
             small = QFont(painter.font())
             small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
@@ -134,19 +171,22 @@ class ElectrodeDiagram(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()
-        index = P.CONTACTS.index(self.current)
+        leads = self.family.leads
         if key == Qt.Key.Key_Space:
             self.cycleRequested.emit(self.current)
         elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             if self.current == P.CASE:
-                self.select(P.LEAD_A[-1] if key == Qt.Key.Key_Up else P.CASE)
+                self.select(leads[0].contacts[-1] if key == Qt.Key.Key_Up else P.CASE)
             else:
-                lead, row = divmod(index, ROWS)
+                lead, row = self._place(self.current)
                 row += -1 if key == Qt.Key.Key_Up else 1
-                self.select(P.CASE if row >= ROWS else P.CONTACTS[lead * ROWS + max(0, row)])
+                contacts = leads[lead].contacts
+                below = P.CASE if self.family.case_anode else contacts[-1]
+                self.select(below if row >= len(contacts) else contacts[max(0, row)])
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self.current != P.CASE:
-            row = index % ROWS
-            self.select(P.CONTACTS[(0 if key == Qt.Key.Key_Left else ROWS) + row])
+            lead, row = self._place(self.current)
+            lead = max(0, min(len(leads) - 1, lead + (-1 if key == Qt.Key.Key_Left else 1)))
+            self.select(leads[lead].contacts[min(row, len(leads[lead].contacts) - 1)])
         else:
             super().keyPressEvent(event)
             return

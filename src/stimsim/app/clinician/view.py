@@ -52,6 +52,7 @@ from ..model import AppModel, ClinicianReply, Link
 from .draft import Draft
 from .electrodes import ElectrodeDiagram, contact_state
 from .fields import ParamControl, make_control
+from .response_label import ResponseLabel, ask_label, needs_label
 from .safety import figures, k_text, limits_text, measured_device
 
 Confirm = Callable[[str, str], bool]  #: (title, question) -> yes; tests replace it
@@ -69,9 +70,10 @@ def ask(parent: QWidget, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def new_program(slot: int) -> Program:
-    """A new slot's first draft: the first example program (slot 1's), amplitude 0, named for its slot."""
-    return replace(example_slot_programs()[0], slot=slot, amplitude_ua=0, name=f"Program {slot}")
+def new_program(slot: int, family: P.Family = P.Family.SCS_R) -> Program:
+    """A new slot's first draft: the family's first example program (slot 1's), amplitude 0,
+    named for its slot."""
+    return replace(example_slot_programs(family)[0], slot=slot, amplitude_ua=0, name=f"Program {slot}")
 
 
 class LoginDialog(QDialog):
@@ -112,6 +114,11 @@ class ClinicianView(QWidget):
         self.draft = Draft(self)
         self.confirm: Confirm = lambda title, text: ask(self, title, text)
         self.ask_text: Callable[[str, str, str], str | None] = self._ask_text
+        #: asks the stimulus-response label a DRG program is saved with (a dialog; tests replace it)
+        self.ask_label: Callable[[Program], ResponseLabel | None] = lambda prog: ask_label(self, mode_line(prog))
+        self.family = P.Family.SCS_R
+        self._pending_label: ResponseLabel | None = None
+        self._fields_mode: P.Mode | None = None
         self.testing = False
         self.impedances: dict[str, int | str] = {}
         self.measured_at: float | None = None
@@ -147,10 +154,12 @@ class ClinicianView(QWidget):
         outer.addWidget(scroll, 1)
 
         self.draft.changed.connect(self._draft_changed)
+        model.slotsChanged.connect(self._family_changed)
         model.slotsChanged.connect(self._show_slots)
         model.statusChanged.connect(self._show_login_state)
         model.linkChanged.connect(self._link_changed)
         model.clinicianReplied.connect(self._replied)
+        self._family_changed()
         self._show_slots()
         self._show_login_state()
         self._draft_changed()
@@ -232,9 +241,9 @@ class ClinicianView(QWidget):
         self.mode_box = QComboBox(box)
         self.mode_box.setAccessibleName("Mode")
         self.mode_box.setToolTip("The stimulation mode: the fields below are the ones it takes")
-        for mode, spec in P.MODES.items():
-            self.mode_box.addItem(spec.label, mode)
-        self.mode_box.activated.connect(lambda i: self.draft.set_mode(P.Mode(self.mode_box.itemData(i))))
+        self._fill_modes()
+        self.mode_box.activated.connect(lambda i: self.draft.set_mode(P.Mode(self.mode_box.itemData(i)),
+                                                                      self.family))
         head.addRow("Mode:", self.mode_box)
         self.recharge_box = QComboBox(box)
         self.recharge_box.setAccessibleName("Recharge")
@@ -343,6 +352,26 @@ class ClinicianView(QWidget):
         lay.addWidget(imp)
         return side
 
+    # --- the family ---------------------------------------------------------------------------
+    def _fill_modes(self) -> None:
+        blocked = self.mode_box.blockSignals(True)
+        self.mode_box.clear()
+        for mode in P.family_modes(self.family):
+            self.mode_box.addItem(P.MODES[mode].label, mode)
+        self.mode_box.blockSignals(blocked)
+
+    def _family_changed(self) -> None:
+        """The stimulator's family (from HELLO) sets the modes, fields, ranges and leads on offer."""
+        family = self.model.device_model.family
+        if family is self.family:
+            return
+        self.family = family
+        self._fill_modes()
+        self.diagram.set_family(family)
+        self._fields_mode = None  # the ranges and grids are the family's: build the fields again
+        self._rebuild_fields(None)
+        self._draft_changed()
+
     # --- login ----------------------------------------------------------------------------
     @property
     def logged_in(self) -> bool:
@@ -431,7 +460,7 @@ class ClinicianView(QWidget):
 
     def new_in_slot(self) -> None:
         if self.draft.saved is None:
-            self.draft.load(self.draft.slot, None, new_program(self.draft.slot))
+            self.draft.load(self.draft.slot, None, new_program(self.draft.slot, self.family))
             self._say(f"New program in slot {self.draft.slot}: amplitude 0 mA; Save writes it")
 
     def copy_slot(self) -> None:
@@ -472,7 +501,7 @@ class ClinicianView(QWidget):
         self._rebuild_fields(prog)
         if prog is not None:
             self.name_edit.setText(prog.name)
-            self.mode_box.setCurrentIndex(list(P.MODES).index(prog.mode))
+            self.mode_box.setCurrentIndex(self.mode_box.findData(prog.mode))
             blocked = self.recharge_box.blockSignals(True)
             self.recharge_box.clear()
             for r in P.RECHARGE[prog.mode]:
@@ -498,7 +527,7 @@ class ClinicianView(QWidget):
 
     def _rebuild_fields(self, prog: Program | None) -> None:
         mode = prog.mode if prog is not None else None
-        if mode is not None and getattr(self, "_fields_mode", None) is mode:
+        if mode is not None and self._fields_mode is mode:
             return
         self._fields_mode = mode
         for form in (self.fields, self.limits_form):
@@ -511,9 +540,10 @@ class ClinicianView(QWidget):
                 del self._errors[key]
         if mode is None:
             return
-        for key, spec in P.PARAMS[mode].items():
+        specs = P.family_params(self.family, mode)
+        for key, spec in specs.items():
             control = make_control(spec, self.fields_box)
-            control.valueChanged.connect(lambda _v, k=key, c=control: self.draft.set_value(k, c.canonical()))
+            control.valueChanged.connect(lambda _v, k=key, c=control: self._value_edited(k, c))
             self._controls[key] = control
             label = QLabel(f"{spec.label}:", self.fields_box)
             label.setBuddy(control)
@@ -522,7 +552,7 @@ class ClinicianView(QWidget):
             self._errors[key] = error
             self.fields.addRow(error)
         for key, limit in P.LIMITS.items():
-            limit_spec = P.spec(mode, limit.param.key)
+            limit_spec = specs.get(limit.param.key)
             if limit_spec is None:
                 continue
             what = f"{limit.param.label} {limit.side}"
@@ -540,6 +570,12 @@ class ClinicianView(QWidget):
             error = self._error_label(self.limits_box)
             self._errors[f"limits.{key}"] = error
             self.limits_form.addRow(error)
+
+    def _value_edited(self, key: str, control: ParamControl) -> None:
+        """A control's value to the draft, snapped to the family's grid (and shown snapped)."""
+        value = control.canonical()
+        self.draft.set_value(key, value)
+        control.set_canonical(value)
 
     def problems(self) -> list[Problem]:
         """The draft's problems as the device would see them (charge density not acknowledged)."""
@@ -771,7 +807,16 @@ class ClinicianView(QWidget):
         if cost.hungrier and not self.confirm("Battery", f"{cost.text}. Save it?"):
             self._say("Not saved")
             return
-        self._send("write", prog)
+        label = None
+        if needs_label(self.family):
+            label = self.ask_label(prog)
+            if label is None:
+                self._say(f"Not saved: a {self.family.value} program is saved with the stimulus response "
+                          "the patient reports (body region and sensation)", "warning")
+                return
+            prog = replace(prog, name=label.text)
+        if self._send("write", prog):
+            self._pending_label = label
 
     def check_impedance(self) -> None:
         self.impedance_button.setEnabled(False)
@@ -828,6 +873,7 @@ class ClinicianView(QWidget):
     def _on_write(self, reply: ClinicianReply) -> None:
         sent, kind = self._pending_save, self._pending_kind
         if not reply.ok:
+            self._pending_label = None
             self._say(f"Not saved: {reply.text}", "warning")
             return
         back = reply.data.get("program")
@@ -842,9 +888,15 @@ class ClinicianView(QWidget):
         self._say(f"{verb} slot {back.slot} and read back: "
                   + ("every field matches" if not diffs else f"{len(diffs)} field(s) differ: {diffs}")
                   + ("; the test ended and the saved program runs" if ended else ""))
-        self.model.record_action("clinician", "save", f"{verb} slot {back.slot}",
-                                 {"slot": back.slot, "kind": kind, "before": _as_data(before),
-                                  "after": _as_data(back), "differences": [list(map(str, d)) for d in diffs]})
+        data: dict[str, object] = {"slot": back.slot, "kind": kind, "before": _as_data(before),
+                                   "after": _as_data(back), "differences": [list(map(str, d)) for d in diffs]}
+        label, self._pending_label = self._pending_label, None
+        if label is not None and kind == "write":
+            data["response"] = label.data()
+            self.model.record_action("clinician", "stimulus_response",
+                                     f"Stimulus response of slot {back.slot}: {label.text}",
+                                     {"slot": back.slot, **label.data(), "amplitude_ma": back.amplitude_ma})
+        self.model.record_action("clinician", "save", f"{verb} slot {back.slot}", data)
 
     def _on_erase(self, reply: ClinicianReply) -> None:
         if reply.ok:
@@ -867,8 +919,9 @@ class ClinicianView(QWidget):
         self.impedances = {str(c): v for c, v in values.items()}
         self.measured_at = float(str(reply.data.get("when")))
         when = datetime.fromtimestamp(self.measured_at).strftime("%Y-%m-%d %H:%M:%S")
-        self.impedance_table.setRowCount(len(P.CONTACTS))
-        for row, contact in enumerate(P.CONTACTS):
+        contacts = P.FAMILIES[self.family].contacts
+        self.impedance_table.setRowCount(len(contacts))
+        for row, contact in enumerate(contacts):
             z = self.impedances.get(contact, "?")
             cells = ("Case" if contact == P.CASE else contact, f"{z}" if isinstance(z, str) else f"{z} Ω", when)
             for col, text in enumerate(cells):

@@ -4,7 +4,9 @@ The overview on the left shows every vertebra labelled and a box where the leads
 detail on the right shows that span with each contact coloured by its polarity in the
 active program as the device reports it (cathode, anode, off) and its impedance when the
 device has measured it. For trainers, the cathode centre and the best level for
-sub-perception relief are marked (hideable). Lateral offsets are drawn enlarged.
+sub-perception relief are marked (hideable). Lateral offsets are drawn enlarged. A DRG
+patient's short leads are drawn by ``drg_lead_drawing`` at their roots and sides, each contact
+with the impedance of the scenario's implant unless the device has measured its own.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ...patient import spine
+from ...patient.drg_leads import DrgLeads
+from ...patient.leads import Leads
 from ..model import AppModel
+from . import drg_lead_drawing as drg
 from .session import PatientSession
 
 CATHODE = QColor(20, 60, 160)
@@ -67,8 +72,11 @@ class LeadView(QWidget):
         s = self.session
         if s.scenario is None:
             return "No scenario started"
+        leads = s.scenario.patient.leads
+        if isinstance(leads, DrgLeads):
+            return drg.describe(leads, s.response)
         parts = [f"Lead {lead.name} top at {spine.label(lead.top)}, {lead.offset_mm:+.0f} mm"
-                 for lead in s.scenario.patient.leads.leads]
+                 for lead in leads.leads]
         if s.response is not None:
             parts.append(f"cathode centre at {spine.label(s.response.cathode_level)}")
         return "; ".join(parts)
@@ -93,15 +101,38 @@ class LeadView(QWidget):
                              "Start a scenario to see its leads")
             painter.end()
             return
-        self._draw_spine(painter, detail, span[0], span[1], None)
-        self._draw_leads(painter, detail, span)
+        leads = s.scenario.patient.leads
+        if isinstance(leads, DrgLeads):
+            drg.draw(painter, detail, span, self._y, leads, self.polarity(), self.contact_notes(),
+                     s.response if self.show_trainer else None)
+        else:
+            self._draw_spine(painter, detail, span[0], span[1], None)
+            self._draw_leads(painter, detail, span, leads)
         painter.end()
+
+    def contact_notes(self) -> dict[str, str]:
+        """Contact to what is known of it beyond polarity: its impedance (as the device measured
+        it, else the scenario's implant's) and any fault the device reported."""
+        s = self.session
+        implant = s.scenario.device.impedances() if s.scenario is not None else {}
+        impedance = {**implant, **dict(self.model.device_model.impedance_overrides)}
+        faults = self.model.faults
+        notes: dict[str, str] = {}
+        for contact in set(impedance) | set(faults):
+            words = f"{impedance[contact]:.0f}Ω" if contact in impedance else ""
+            if contact in faults:
+                words = f"{words} {faults[contact] or 'fault'}".strip()
+            notes[contact] = words
+        return notes
 
     def _span(self) -> tuple[float, float]:
         s = self.session
         if s.scenario is None:
             return 14.0, 19.0
-        levels = list(s.scenario.patient.leads.contact_levels(s.scenario.params).values())
+        leads = s.scenario.patient.leads
+        if isinstance(leads, DrgLeads):
+            return drg.span(leads)
+        levels = list(leads.contact_levels(s.scenario.params).values())
         levels.append(s.scenario.params.best_level)
         low = max(1.0, math.floor(min(levels)) - 0.5)
         high = min(LAST, math.ceil(max(levels)) + 0.5)
@@ -136,7 +167,7 @@ class LeadView(QWidget):
             p.drawRect(QRectF(x0 - 3, self._y(rect, top, bottom, box[0]), bone_w + 6,
                               self._y(rect, top, bottom, box[1]) - self._y(rect, top, bottom, box[0])))
 
-    def _draw_leads(self, p: QPainter, rect: QRectF, span: tuple[float, float]) -> None:
+    def _draw_leads(self, p: QPainter, rect: QRectF, span: tuple[float, float], leads: Leads) -> None:
         s = self.session
         assert s.scenario is not None
         params = s.scenario.params
@@ -149,7 +180,7 @@ class LeadView(QWidget):
         faults = self.model.faults
         contact_h = max(3.0, params.contact_mm * px_per_mm)
         contact_w = max(7.0, min(12.0, lateral * 2.2))
-        for lead in s.scenario.patient.leads.leads:
+        for lead in leads.leads:
             x = cx + lead.offset_mm * lateral
             top = self._y(rect, span[0], span[1], lead.top)
             last = self._y(rect, span[0], span[1], lead.contact_level(lead.contacts[-1], params.contact_mm))
@@ -186,7 +217,7 @@ class LeadView(QWidget):
         p.setPen(QPen(BEST, 1.4, Qt.PenStyle.DashLine))
         p.drawLine(QPointF(rect.left() + label_w, best_y), QPointF(rect.right(), best_y))
         r = s.response
-        if r is not None:
+        if r is not None and r.cathode_offset_mm is not None:
             y = self._y(rect, span[0], span[1], r.cathode_level)
             x = cx + r.cathode_offset_mm * lateral
             p.setPen(QPen(QColor("black"), 1.0))

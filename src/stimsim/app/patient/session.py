@@ -129,10 +129,10 @@ class PatientSession(QObject):
         self.model.record_action("clinician", "scenario_start", f"Scenario started: {scenario.title}",
                                  {"scenario": scenario.name, "title": scenario.title,
                                   "programs": len(scenario.programs), "posture": self.posture})
+        self._say("patient", f"Hello. My pain is {scenario.params.baseline_vas:.0f} out of 10.")  # greeting first
         if scenario.programs:
             write(scenario.programs, pin)
         self.refresh()
-        self._say("patient", f"Hello. My pain is {scenario.params.baseline_vas:.0f} out of 10.")
         self.changed.emit()
 
     def minutes(self) -> float:

@@ -36,6 +36,7 @@ from ...host.limits import DEFAULT_PIN
 from ...patient import POSTURES, Score, spine
 from ...patient import regions as RG
 from ...patient import scenario as S
+from ...patient.drg_leads import DrgLeads
 from ..controller import Controller
 from ..model import AppModel
 from .body_map import BodyMap
@@ -384,8 +385,11 @@ class PatientView(QWidget):
                  f"{sc.params.remission_vas:g} or below",
                  f"Within {g.minutes:g} minutes"]
         pain = ", ".join(f"{RG.BY_ID[rid].title} {v:g}" for rid, v in sc.patient.pain)
-        leads = "; ".join(f"lead {lead.name} from {spine.label(lead.top)}, {lead.offset_mm:+g} mm"
-                          for lead in sc.patient.leads.leads)
+        placed = sc.patient.leads
+        leads = ("; ".join(f"lead {lead.name} at the {lead.side} {lead.root} root" for lead in placed.leads)
+                 if isinstance(placed, DrgLeads) else
+                 "; ".join(f"lead {lead.name} from {spine.label(lead.top)}, {lead.offset_mm:+g} mm"
+                           for lead in placed.leads))
         self.brief.setHtml(
             f"<h3>{html.escape(sc.title)}</h3><p>{html.escape(sc.brief).replace(chr(10), '<br>')}</p>"
             f"<p><b>Goals</b></p><ul>{''.join(f'<li>{html.escape(x)}</li>' for x in goals)}</ul>"
@@ -447,8 +451,11 @@ class PatientView(QWidget):
         self.marks_label.setAccessibleDescription(self.mapping_words())
         self.posture_label.setText(f"Posture: {s.posture}")
         if self.trainer_box.isChecked() and r is not None:
-            self.trainer_label.setText(f"Cathode {spine.label(r.cathode_level)} ◆, best "
-                                       f"{spine.label(s.scenario.params.best_level)} (green)\n"
+            where = (f"Most cathodic lead at {spine.label(r.cathode_level)} ◆"
+                     if isinstance(s.scenario.patient.leads, DrgLeads) else
+                     f"Cathode {spine.label(r.cathode_level)} ◆, best "
+                     f"{spine.label(s.scenario.params.best_level)} (green)")
+            self.trainer_label.setText(f"{where}\n"
                                        f"PT {r.pt_ma:.2f} · DT {r.dt_ma:.2f} · now {r.amplitude_ma:.2f} mA")
             self.trainer_label.setToolTip(f"{r.configuration} cathode; perception (PT) and discomfort (DT) "
                                           f"thresholds {s.posture}, and the delivered amplitude")

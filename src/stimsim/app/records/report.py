@@ -217,8 +217,7 @@ def _virtual_patient(entries: Sequence[dict[str, Any]]) -> list[str]:
     for x in dialogues:
         lines = [ln for ln in x["data"].get("lines", []) if isinstance(ln, dict)]
         out.append(f"<p>Conversation ({len(lines)} lines)</p>")
-        out.append(_table(["Minute", "Who", "Said"],
-                          [[f"{ln.get('at_minutes', 0):.1f}", ln.get("who", ""), ln.get("text", "")] for ln in lines]))
+        out.append(_table(["Minute", "Who", "Said"], folded_conversation(lines)))
     return out
 
 
@@ -264,6 +263,24 @@ def _diary_rows(days: Sequence[dict[str, Any]]) -> list[list[str]]:
     return [[str(day.get("day", "")), f"{num(day, 'vas'):.1f}", f"{100 * num(day, 'relief'):.0f} %",
              f"{num(day, 'hours'):g} h", f"{num(day, 'activity'):.1f}", str(day.get("medication_doses", ""))]
             for day in days]
+
+
+def folded_conversation(lines: list[dict[str, Any]]) -> list[list[str]]:
+    """The conversation's rows, the same words said again in a row on one line with their
+    count and first minute, as the Patient view shows them (thirty amplitude steps below
+    threshold are one "I don't feel anything. (x30)", not thirty rows)."""
+    rows: list[list[str]] = []
+    last: tuple[object, object] | None = None
+    count = 0
+    for ln in lines:
+        said = (ln.get("who", ""), ln.get("text", ""))
+        if said == last:
+            count += 1
+            rows[-1][2] = f"{said[1]} (\u00d7{count})"
+            continue
+        last, count = said, 1
+        rows.append([f"{ln.get('at_minutes', 0):.1f}", str(said[0]), str(said[1])])
+    return rows
 
 
 def _time(t: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -85,18 +85,30 @@ ROWS_PRIMARY = (
     Row("years_to_eri", "Years to ERI", lambda m, b: b["years_to_eri"], _num("{:.1f} years")),
     Row("years_to_eos", "Years to end of service", lambda m, b: b["years_to_eos"], _num("{:.1f} years")),
 )
+ROWS_PACK = (
+    Row("days_per_pack", "Days per pack", lambda m, b: b["days_per_pack"], _num("{:.1f} days")),
+    Row("hours_per_pack", "Hours per pack (no break)", lambda m, b: b["hours_per_pack"], _num("{:.0f} h")),
+)
 ROW_K = Row("max_shannon_k", "Max Shannon k", lambda m, b: m["max_shannon_k"], _num("{:.2f}"))
 ROW_NAME = Row("name", "Program", lambda m, b: None, str)
 ROW_MODE = Row("mode", "Settings", lambda m, b: None, str)
 
 
 def rows_for(chemistry: str) -> tuple[Row, ...]:
-    return ROWS_COMMON + (ROWS_LIION if B.cell(chemistry).rechargeable else ROWS_PRIMARY) + (ROW_K,)
+    cell = B.cell(chemistry)
+    rows = ROWS_LIION if cell.rechargeable else ROWS_PACK if cell.replaceable else ROWS_PRIMARY
+    return ROWS_COMMON + rows + (ROW_K,)
+
+
+#: The cells the figures can be for, as the boxes name them.
+CELL_CHOICES: tuple[tuple[str, str], ...] = (("Li-ion", B.LIION), ("Primary", B.PRIMARY),
+                                              ("Trial pack", B.PACK))
 
 
 def column_values(source: Source, chemistry: str, hours_per_day: float) -> dict[str, object]:
-    """Every figure of one column, straight from the engine."""
-    device = DeviceModel(chemistry, source.device.impedance_overrides)
+    """Every figure of one column, straight from the engine, on the source's device (its
+    family and impedances) with ``chemistry``'s cell."""
+    device = replace(source.device, chemistry=chemistry)
     metrics = dict(program_metrics(source.program, device))
     battery = B.battery_figures(source.program, device, chemistry, hours_per_day)
     return {row.key: row.get(metrics, battery) for row in rows_for(chemistry)}
@@ -128,8 +140,8 @@ class CompareView(QWidget):
         self.hours_box.setToolTip("Each program stimulating this many hours a day (battery figures)")
         self.hours_box.setKeyboardTracking(False)
         self.chemistry_box = QComboBox(self)
-        self.chemistry_box.addItem("Li-ion", B.LIION)
-        self.chemistry_box.addItem("Primary", B.PRIMARY)
+        for label, chemistry in CELL_CHOICES:
+            self.chemistry_box.addItem(label, chemistry)
         self.chemistry_box.setAccessibleName("Battery cell to compare on")
         self.chemistry_box.setToolTip("The cell the battery figures are for; it follows the stimulator's "
                                       "until you choose one")

@@ -24,7 +24,16 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine import battery as B
-from ..battery.words import CHARGER_WORDS, PRIMARY_NO_CHARGE, chemistry_words, hours_left_words, state_words
+from ..battery.words import (
+    CHARGER_WORDS,
+    PACK_NO_CHARGE,
+    PRIMARY_NO_CHARGE,
+    chemistry_words,
+    has_charger,
+    hours_left_words,
+    no_charger_words,
+    state_words,
+)
 from ..controller import Controller
 from ..messages import battery_percent, event_text
 from ..model import AppModel, DeviceEvent, Link
@@ -129,8 +138,9 @@ class BatteryGauge(QWidget):
 
     # --- requests -----------------------------------------------------------------
     def set_charging(self, on: bool) -> None:
-        if self.model.status.chemistry.lower() == B.PRIMARY:
-            self.model.set_notice(PRIMARY_NO_CHARGE, "warning")
+        chemistry = self.model.status.chemistry
+        if not has_charger(chemistry):
+            self.model.set_notice(PACK_NO_CHARGE if chemistry.lower() == B.PACK else PRIMARY_NO_CHARGE, "warning")
             return
         self.controller.set_charging(on)
 
@@ -185,8 +195,11 @@ class BatteryGauge(QWidget):
         if connected and s.hours_left is not None:
             parts.append(hours_left_words(s.hours_left))
         self.figures.setText(" · ".join(parts))
-        rechargeable = s.chemistry.lower() != B.PRIMARY
+        rechargeable = has_charger(s.chemistry)
         self._show_charger(connected, rechargeable)
+        pack = s.chemistry.lower() == B.PACK  # the trial stimulator has no charger to show buttons for
+        self.start_button.setVisible(not pack)
+        self.stop_button.setVisible(not pack)
         self.start_button.setEnabled(connected and rechargeable and not s.charging and self.charger != "HOT")
         self.stop_button.setEnabled(connected and rechargeable and (s.charging or self.charger in ("ON", "HOT",
                                                                                                      "FULL")))
@@ -198,7 +211,7 @@ class BatteryGauge(QWidget):
         if not connected:
             text, level = "", "info"
         elif not rechargeable:
-            text, level = "No charger: a primary cell is replaced, not charged", "info"
+            text, level = no_charger_words(self.model.status.chemistry), "info"
         elif self.charger in CHARGER_WORDS and (self.charger != "OFF" or not self.model.status.charging):
             text, level = CHARGER_WORDS[self.charger]
         else:

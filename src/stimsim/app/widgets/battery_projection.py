@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -51,6 +51,7 @@ from ..battery.projection import (
 )
 from ..model import AppModel
 from ..style import icon
+from .battery_compare import CELL_CHOICES
 from .battery_plot import STOP, TRACE, WARN, battery_plot, show_thresholds, threshold_lines
 
 DEBOUNCE_MS = 150  #: edits within this time make one projection
@@ -266,8 +267,8 @@ class ProjectionView(QWidget):
         level_row.addWidget(self.start_level, 1)
         level_row.addWidget(self.now_button)
         self.chemistry_box = QComboBox(run)
-        self.chemistry_box.addItem("Li-ion (rechargeable)", B.LIION)
-        self.chemistry_box.addItem("Primary cell", B.PRIMARY)
+        for label, chemistry in CELL_CHOICES:
+            self.chemistry_box.addItem(label, chemistry)
         self.chemistry_box.setAccessibleName("Battery cell")
         self.chemistry_box.setToolTip("The cell to project; it follows the stimulator's until you choose one")
         run_form.addRow("Show", self.span_box)
@@ -374,7 +375,8 @@ class ProjectionView(QWidget):
 
     @property
     def device(self) -> DeviceModel:
-        return DeviceModel(self.chemistry, self.model.device_model.impedance_overrides)
+        """The stimulator's device (its family and impedances) with the cell chosen here."""
+        return replace(self.model.device_model, chemistry=self.chemistry)
 
     def add_row(self, slot: int | None = None, start_h: float = 0.0, hours: float = 24.0) -> ScheduleRow:
         row = ScheduleRow(len(self.rows) + 1, self)
@@ -450,6 +452,9 @@ class ProjectionView(QWidget):
         cell = B.cell(self.chemistry)
         if cell.rechargeable and program is not None:
             self.set_habit(default_habit(program, self.device))
+            self.set_span(30)
+        elif cell.replaceable:  # a trial stimulator's pack lasts days to weeks
+            self.set_habit(None)
             self.set_span(30)
         else:
             self.set_habit(None)

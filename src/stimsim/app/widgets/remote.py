@@ -30,10 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...engine import battery as B
 from ...engine import params as P
 from ...engine.describe import mode_line
 from ...engine.params import AMP_PATIENT_STEP_UA
 from ...engine.program import Program
+from ..battery.words import PACK_EMPTY, state_words
 from ..controller import Controller
 from ..messages import faults_text, fmt_ma
 from ..model import AppModel, Link
@@ -276,12 +278,18 @@ class PatientRemote(QWidget):
             else:
                 self.stim_label.setText("● Stimulation ON" if st.stim_on else "○ Stimulation OFF")
             self.stim_label.setProperty("on", st.stim_on)
-            self.battery_label.setText(_battery_text(st.battery_percent, st.charging, st.battery_state))
+            self.battery_label.setText(_battery_text(st.battery_percent, st.charging, st.battery_state,
+                                                     st.chemistry))
+            words = state_words(st.battery_state, st.chemistry)
+            alarm = st.battery_state in _BATT_ALARMS and st.battery_percent is not None
+            self.battery_label.setProperty("level", words.level if alarm else "")
+            self.battery_label.setToolTip(words.meaning if alarm else "Stimulator battery")
             self.mri_label.setText("MRI MODE" if st.mri else "MRI off")
             self.mri_label.setProperty("on", st.mri)
         self.fault_label.setProperty("on", bool(self.fault_label.text()))
-        for lab in (self.stim_label, self.mri_label, self.fault_label):
+        for lab in (self.stim_label, self.mri_label, self.fault_label, self.battery_label):
             repolish(lab)
+        self._show_steps(prog if connected else None)
         for btn in (self.prev_button, self.next_button, self.up_button, self.down_button, self.power_button):
             btn.setEnabled(connected)
         self.prev_button.setEnabled(connected and len(m.slots) > 1)
@@ -290,6 +298,22 @@ class PatientRemote(QWidget):
         self.power_button.setText("Turn off" if connected and st.stim_on else "Turn on")
         self.power_button.setToolTip("Turn stimulation off (Space)" if st.stim_on else "Turn stimulation on (Space)")
         repolish(self.power_button)
+
+    def _show_steps(self, prog: Program | None) -> None:
+        """The amplitude buttons say the step they take from here: 0.1 mA, or on a family that
+        steps grid point by grid point (DRG) the grid's spacing where the amplitude lies (25 µA)."""
+        down = up = AMP_PATIENT_STEP_UA
+        if prog is not None:
+            family, amp = self.model.device_model.family, prog.amplitude_ua
+            up = P.patient_step(family, prog.mode, "amplitude_ma", amp, 1) - amp
+            down = amp - P.patient_step(family, prog.mode, "amplitude_ma", amp, -1) if amp > 0 else up
+        for button, step, way in ((self.down_button, down, "down"), (self.up_button, up, "up")):
+            text = fmt_ma(step) if step % AMP_PATIENT_STEP_UA == 0 else f"{step} µA"  # fits the button
+            if button.text() != text:
+                button.setText(text)
+                key = "Down" if way == "down" else "Up"
+                button.setAccessibleName(f"Amplitude {way} by {text}")
+                button.setToolTip(f"Amplitude {way} by {text} ({key} arrow)")
 
     def _show_notice(self) -> None:
         notice = self.model.notice
@@ -324,18 +348,23 @@ _LINK_TITLE = {
 }
 
 
-def _battery_text(percent: int | None, charging: bool, state: str) -> str:
+def _battery_text(percent: int | None, charging: bool, state: str, chemistry: str = "") -> str:
+    """``Battery 9 % · Replace soon``: the level, and the state as the remote says it (a primary
+    cell's ERI and EOS as implant remotes word them, a trial pack's as a pack)."""
     if percent is None:
         return "Battery --"
     text = f"Battery {percent} %"
     if charging:
         text += " · charging"
-    if state in ("LOW", "EMPTY", "ERI", "EOS"):
-        text += f" · {_BATT_WORDS[state]}"
+    if state in _BATT_ALARMS:
+        words = _PACK_WORDS if chemistry.lower() == B.PACK else _BATT_WORDS
+        text += f" · {words[state]}"
     return text
 
 
-_BATT_WORDS = {"LOW": "low", "EMPTY": "empty", "ERI": "replace soon", "EOS": "end of service"}
+_BATT_WORDS = {B.LOW: "low", B.EMPTY: "empty", B.ERI: "Replace soon", B.EOS: "End of service"}
+_PACK_WORDS = {B.LOW: "Replace pack soon", B.EMPTY: PACK_EMPTY}
+_BATT_ALARMS = frozenset(_BATT_WORDS)
 
 
 def unlocked_text(prog: Program) -> str:

@@ -101,7 +101,7 @@ class StatusBar(QStatusBar):
         if not ok or pct is None:
             self.battery_label.setText("Battery —")
         else:
-            chem = {"LIION": "rechargeable", "PRIMARY": "primary cell"}.get(st.chemistry, "")
+            chem = {"LIION": "rechargeable", "PRIMARY": "primary cell", "PACK": "battery pack"}.get(st.chemistry, "")
             text = f"Battery {pct} %"
             if st.charging:
                 text += " · charging"
