@@ -228,3 +228,15 @@ def test_only_trial_scenarios_are_offered(stim: StimsimApp) -> None:
     assert all(s.family is Family.ETS for s in view.scenarios.values())
     with pytest.raises(KeyError, match="trial scenarios"):
         view.select("low-back-left-leg-t8")
+
+
+def test_the_diary_goes_above_the_plot_when_the_view_is_narrow(qtbot: QtBot) -> None:
+    from stimsim.app.model import AppModel
+
+    view = TrialView(AppModel())
+    qtbot.addWidget(view)
+    view.show()
+    view.resize(view.table.minimumWidth() + 400, 600)
+    qtbot.waitUntil(lambda: view.split.orientation() is Qt.Orientation.Horizontal, timeout=1_000)
+    view.resize(view.table.minimumWidth() + 100, 600)
+    qtbot.waitUntil(lambda: view.split.orientation() is Qt.Orientation.Vertical, timeout=1_000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -43,6 +44,7 @@ COLUMNS = ("Day", "VAS", "Relief", "Stim.", "Activity", "Doses")
 GOOD = "#1b7f3b"
 RELIEF_COLOR = "#1f77b4"
 VAS_COLOR = "#d62728"
+PLOT_MIN_WIDTH = 300  #: narrower than this beside the diary, the plot goes below it
 BAD = "#b3261e"
 
 
@@ -83,7 +85,7 @@ class TrialView(QWidget):
         col.setSpacing(4)
         col.addWidget(self._build_setup())
         col.addLayout(self._build_clock_row())
-        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split = self.split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self._build_table())
         split.addWidget(self._build_plots())
         split.setStretchFactor(0, 0)
@@ -250,6 +252,12 @@ class TrialView(QWidget):
         self.transfer_button.clicked.connect(self.open_transfer)
         row.addWidget(self.transfer_button, 0, Qt.AlignmentFlag.AlignBottom)
         return box
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Diary beside the plot when there is room for both, above it when not (a projector, large type)."""
+        super().resizeEvent(event)
+        wide = self.width() >= self.table.minimumWidth() + PLOT_MIN_WIDTH
+        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
 
     # --- the trial ------------------------------------------------------------------
     def select(self, name: str) -> None:
