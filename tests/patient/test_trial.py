@@ -168,3 +168,11 @@ def test_a_rehearsal_on_a_trial_scenario_scores_the_pack_in_days_per_pack() -> N
     sc = S.load(S.find(SUCCESS))
     part = score(sc, sc.programs[0], SessionRecord(minutes_taken=10, simulated_minutes=30)).part("battery")
     assert part.reason.endswith("days per pack (target 7)") and part.points == part.max_points
+
+
+def test_cli_a_drg_patient_cannot_have_an_ets_trial(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(["trial", "drg-knee-foot-l4-l5"]))
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "drives SCS leads; this patient has DRG leads" in captured.err
