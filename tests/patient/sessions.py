@@ -53,6 +53,10 @@ GOOD: dict[str, Session] = {
     "burst-wash-in": Session(burst({"7": -100, "case": 100}, 800), None, 2 * 1440),
     "primary-cell-near-eri": Session(tonic({"6": -50, "14": -50, "case": 100}, rate=40), 0.6, 30),
     "drg-knee-foot-l4-l5": Session(tonic(DRG_L4_L5, rate=20), 0.6, 30),
+    # the trial scenarios run on the ETS: no case anode
+    "trial-lasting-relief": Session(hf({"7": -100, "8": 100}, 2000), None, 7 * 1440),
+    "trial-relief-fades": Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25}, pw=450), 0.7,
+                                  30),
 }
 
 #: The bad session of each scenario and the part whose reason must say what went wrong.
@@ -74,6 +78,9 @@ BAD: dict[str, tuple[Session, str, str]] = {
     "primary-cell-near-eri": (Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25},
                                             pw=450, rate=200), 0.7, 30), "battery", "days to ERI"),
     "drg-knee-foot-l4-l5": (Session(tonic(DRG_L4, rate=20), 0.6, 30), "coverage", "covers only"),
+    "trial-lasting-relief": (Session(hf({"7": -100, "8": 100}, 2000), None, 30), "relief", "not a responder"),
+    "trial-relief-fades": (Session(tonic({"1": -50, "9": -50, "2": 50, "10": 50}), 0.7, 30), "coverage",
+                           "covers only"),
 }
 
 

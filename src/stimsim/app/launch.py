@@ -116,6 +116,23 @@ def start_family(options: AppOptions) -> P.Family:
     return scenario_family(options.scenario) if options.scenario else P.Family.SCS_R
 
 
+def builtin_implant_url() -> str:
+    """The built-in SCS-R implant a trial's programs can be transferred to: created once per
+    process and registered by name, so it keeps what was written to it."""
+    global _implant_url
+    if _implant_url is None:
+        from ..generator import urlhandler
+
+        urlhandler.register()
+        _implant_url = urlhandler.register_generator(
+            "implant", urlhandler.new_generator(family=P.Family.SCS_R, sn=IMPLANT_SN))
+    return _implant_url
+
+
+IMPLANT_SN = "IPG-TRIAL-01"  #: the built-in implant's serial number (not the trial stimulator's)
+_implant_url: str | None = None
+
+
 def default_envelope() -> EnvelopeFn:
     from ..engine import waveform
 
@@ -150,6 +167,7 @@ class StimsimApp:
         self._log = app_log.install(self.worker.link.note)
         self.window.patient_view.pin = options.pin  # the patient view writes scenarios with the known PIN
         self.window.patient_view.implant_for = self.implant_for
+        self.window.trial_view.implant_url = builtin_implant_url()  # the transfer's built-in SCS-R implant
         from .records.data_folder import data_folder
         from .records.session import SessionFiles
 
@@ -190,8 +208,11 @@ class StimsimApp:
         if opts.scenario:
             self.window.patient_view.select(opts.scenario)
             self.window.patient_view.start(at_start=True)
+            trial = opts.scenario in self.window.trial_view.scenarios  # an ETS trial: the Trial view
+            if trial:
+                self.window.trial_view.select(opts.scenario)
             if not opts.view:
-                self.window.show_face("patient")
+                self.window.show_face("trial" if trial else "patient")
         if opts.login:
             self.worker.login_at_start(opts.pin)
         if opts.slot is not None or opts.stim_on or opts.amp_ua is not None:

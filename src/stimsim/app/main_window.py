@@ -25,6 +25,7 @@ from .patient.view import PatientView
 from .records.keys import KEYS as RECORDS_KEYS
 from .style import apply_style
 from .timeline import DisplayClock, EnvelopeFn
+from .trial.view import TrialView
 from .widgets.annotations import PulseStartsFn
 from .widgets.battery_view import BatteryView
 from .widgets.device_panel import DevicePanel, PortLister, serial_ports
@@ -134,6 +135,9 @@ class MainWindow(QMainWindow):
         self.add_face("patient", self.patient_view, "Patient",
                       "Rehearse a programming session with the virtual patient: scenario, body map, leads, "
                       "dialogue, time and score")
+        self.trial_view = TrialView(model, self.faces)
+        self.add_face("trial", self.trial_view, "Trial", "A trial on the external trial stimulator: the trial's "
+                      "clock, the pain diary, the verdict and the transfer to the implant")
         model.linkChanged.connect(self._title)
         model.identityChanged.connect(self._title)
         self._add_edit_menu()

@@ -25,10 +25,11 @@ def _registrars() -> list[Registrar]:
         patient_commands,
         record_commands,
         report_command,
+        trial_commands,
     )
 
     return [gui_command.register, engine_commands.register, device_commands.register, patient_commands.register,
-            loop_command.register, record_commands.register, report_command.register]
+            trial_commands.register, loop_command.register, record_commands.register, report_command.register]
 
 
 REGISTRARS: list[Registrar] = _registrars()

@@ -35,6 +35,7 @@ PENALTY_LIMITED = 5.0
 PENALTY_UNCOMFORTABLE_FINAL = 20.0
 LIION_DAYS_TARGET = 3.0  #: days per charge that earn every battery point
 PRIMARY_DAYS_TARGET = 60.0  #: days to ERI that earn every battery point
+PACK_DAYS_TARGET = 7.0  #: days per trial-stimulator pack that earn every battery point (a week's trial on one)
 GOOD_TOTAL = 70.0
 POOR_TOTAL = 50.0
 _DAYS_PER_YEAR = 365.25
@@ -214,6 +215,11 @@ def _battery_part(scenario: Scenario, program: Program) -> Part:
         share = min(1.0, days / LIION_DAYS_TARGET)
         return Part("battery", BATTERY_POINTS * share, BATTERY_POINTS,
                     f"{days:.1f} days per charge (target {LIION_DAYS_TARGET:g})")
+    if device.chemistry == battery.PACK:
+        days = float(figures["days_per_pack"])
+        share = min(1.0, days / PACK_DAYS_TARGET) if math.isfinite(days) else 1.0
+        return Part("battery", BATTERY_POINTS * share, BATTERY_POINTS,
+                    f"{days:.1f} days per pack (target {PACK_DAYS_TARGET:g})")
     c = battery.cell(device.chemistry)
     left = max(0.0, scenario.battery_pct - c.warn_percent) / (100.0 - c.warn_percent)
     days = float(figures["years_to_eri"]) * _DAYS_PER_YEAR * left

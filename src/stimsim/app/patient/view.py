@@ -8,8 +8,8 @@ to the device through the Controller, never directly.
 from __future__ import annotations
 
 import html
-from functools import cache
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import pyqtgraph as pg

@@ -166,8 +166,8 @@ def report_html(record: RecordContent, with_plot: bool) -> str:
     parts.append(_programs(sets[-1] if sets else None))
 
     parts.append("<h2>Changes</h2>")
-    changes = [x for x in entries if (x["who"] in ROLES and x["what"] != SAY) or x["source"] == "log"
-               or x in sets[1:]]
+    changes = [x for x in entries if (x["who"] in ROLES and x["what"] not in (SAY, TRIAL_DIARY))
+               or x["source"] == "log" or x in sets[1:]]
     parts.append(_entries_table(changes, "No changes were made."))
 
     parts.append("<h2>Confirmations</h2>")
@@ -181,6 +181,7 @@ def report_html(record: RecordContent, with_plot: bool) -> str:
     parts.append(_projection_text(entries, with_plot))
 
     parts.extend(_virtual_patient(entries))
+    parts.extend(_trial(entries))
 
     parts.append("<h2>Notes</h2>")
     notes = [x for x in entries if x["what"] == NOTE]
@@ -218,6 +219,50 @@ def _virtual_patient(entries: Sequence[dict[str, Any]]) -> list[str]:
         out.append(f"<p>Conversation ({len(lines)} lines)</p>")
         out.append(_table(["Minute", "Who", "Said"], folded_conversation(lines)))
     return out
+
+
+# --- the Trial view: the pain diary, the verdict and the transfer to the implant ----------------------
+TRIAL_START = "trial_start"
+TRIAL_DIARY = "trial_diary"  #: one evening's diary entry (shown in the trial's table, not as a change)
+TRIAL_REPORT = "trial_report"
+TRIAL_TRANSFER = "trial_transfer"
+
+
+def _trial(entries: Sequence[dict[str, Any]]) -> list[str]:
+    """A "Trial" section when the session ran one: each trial's diary table and verdict, and each transfer."""
+    reports = [x for x in entries if x["what"] == TRIAL_REPORT]
+    diaries = [x for x in entries if x["what"] == TRIAL_DIARY]
+    transfers = [x for x in entries if x["what"] == TRIAL_TRANSFER]
+    if not reports and not diaries and not transfers:
+        return []
+    e = html.escape
+    out = ["<h2>Trial</h2>"]
+    for x in reports:
+        d = x["data"]
+        out.append(f"<p><b>{e(str(d.get('title', d.get('scenario', ''))))}</b>, slot {e(str(d.get('slot', '')))} "
+                   f"({e(str(d.get('program', '')))}): {e(x['text'])}</p>")
+        days = [day for day in d.get("days", []) if isinstance(day, dict)]
+        out.append(_table(["Day", "VAS", "Relief", "Stimulation", "Activity", "Medication"], _diary_rows(days)))
+    if diaries and not reports:  # a trial stopped before its last evening: its diary so far
+        out.append("<p>Diary of an unfinished trial</p>")
+        out.append(_table(["Day", "VAS", "Relief", "Stimulation", "Activity", "Medication"],
+                          _diary_rows([x["data"] for x in diaries])))
+    for x in transfers:
+        out.append(f"<p>{e(x['text'])}</p>")
+        lines = [str(ln) for ln in x["data"].get("lines", [])]
+        if lines:
+            out.append("<ul>" + "".join(f"<li>{e(ln)}</li>" for ln in lines) + "</ul>")
+    return out
+
+
+def _diary_rows(days: Sequence[dict[str, Any]]) -> list[list[str]]:
+    def num(day: dict[str, Any], key: str) -> float:
+        value = day.get(key, 0)
+        return float(value) if isinstance(value, (int, float)) else 0.0
+
+    return [[str(day.get("day", "")), f"{num(day, 'vas'):.1f}", f"{100 * num(day, 'relief'):.0f} %",
+             f"{num(day, 'hours'):g} h", f"{num(day, 'activity'):.1f}", str(day.get("medication_doses", ""))]
+            for day in days]
 
 
 def folded_conversation(lines: list[dict[str, Any]]) -> list[list[str]]:
