@@ -434,3 +434,21 @@ def test_hello_info_names_the_family_and_a_device_that_does_not_say_is_an_scs_r(
         assert c.info is not None and c.info.family == "SCS-R"
     finally:
         c.close()
+
+
+def test_a_program_without_amplitude_limits_is_written_within_the_devices_family() -> None:
+    # Unset amplitude limits go out as the mode's range on the device's own family (the DRG's
+    # 0..6 mA), and the read-back compares with that range, not the SCS modes'.
+    from stimsim.engine.params import Family
+
+    gen = VirtualGenerator(FakeClock(), rng_seed=1, family=Family.DRG)
+    c = clinician(Client.open(VirtualSerial.attach(gen), timeout=0.2))
+    try:
+        drg = Program(Mode.TONIC, 400, 300, 20, Electrodes.of({"2": -50, "3": 50, "6": -50, "7": 50}), slot=1)
+        back = c.prog(drg)
+        assert back.limits.amp_range(Mode.TONIC, Family.DRG) == (0, 6000)
+        c.test(drg)  # TEST sends the same arguments
+        c.test_end()
+        assert differences(drg, back, Family.DRG) == []
+    finally:
+        c.close()

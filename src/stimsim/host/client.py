@@ -627,13 +627,13 @@ class Client:
         program as read back; raises ReadBackMismatch naming the first differing field.
         """
         target = program if slot is None else replace(program, slot=slot)
-        args = program_args(target)
+        args = program_args(target, family=self.family)
         if ack:
             args.append(("ACK", "CHARGE"))
         with self._exclusive():
             self.call("PROG", args)
             back = self.read(target.slot)
-        diffs = differences(target, back)
+        diffs = differences(target, back, self.family)
         if diffs:
             raise ReadBackMismatch(target.slot, diffs)
         return back
@@ -745,7 +745,7 @@ class Client:
         While the test runs the client sends STATUS every second so the device's 10 s
         lease does not expire (``keepalive=False`` leaves that to the caller).
         """
-        args = program_args(program, slot=False)
+        args = program_args(program, slot=False, family=self.family)
         if ack:
             args.append(("ACK", "CHARGE"))
         reply = self.call("TEST", args)
@@ -923,10 +923,12 @@ def program_from_reply(reply: Reply, slot: int, family: P.Family = P.Family.SCS_
     return program
 
 
-def differences(written: Program, read: Program) -> list[tuple[str, object, object]]:
+def differences(written: Program, read: Program,
+                family: P.Family = P.Family.SCS_R) -> list[tuple[str, object, object]]:
     """Fields where a slot read back differs from what was written: (field, written, read).
 
-    Amplitude limits compare by effect (unset = the mode's range): READ always reports them.
+    Amplitude limits compare by effect (unset = the mode's range on ``family``): READ always
+    reports them.
     """
     out: list[tuple[str, object, object]] = []
     names = ("slot", "mode", *(p.attr for p in P.TABLE), "recharge", "name", "closed_loop")
@@ -938,8 +940,9 @@ def differences(written: Program, read: Program) -> list[tuple[str, object, obje
         out.append(("electrodes", written.electrodes.to_wire(), read.electrodes.to_wire()))
     for param in P.TABLE:
         if param.limits is P.LimitKind.RANGE and param.key in P.MODES[written.mode].ranges:
-            a_range = written.limits.range_of(param.key, written.mode)
-            b_range = read.limits.range_of(param.key, read.mode) if param.key in P.MODES[read.mode].ranges else None
+            a_range = written.limits.range_of(param.key, written.mode, family)
+            b_range = (read.limits.range_of(param.key, read.mode, family)
+                       if param.key in P.MODES[read.mode].ranges else None)
             if a_range != b_range:
                 out.append((f"limits.{param.key.rpartition('_')[0]}", a_range, b_range))
         elif param.limits is P.LimitKind.UNLOCK:

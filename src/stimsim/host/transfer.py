@@ -146,7 +146,7 @@ def _one(target: Client, program: Program, name: str) -> SlotTransfer:
                                                         f"read {exc.read}")
     except DeviceError as exc:
         return SlotTransfer(program.slot, name, False, refusal_words(exc))
-    diffs = differences(program, back)
+    diffs = differences(program, back, target.family)
     if diffs:
         field, wrote, read = diffs[0]
         return SlotTransfer(program.slot, name, False, f"read back differs in {field}: wrote {wrote}, read {read}")

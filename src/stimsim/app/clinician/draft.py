@@ -51,6 +51,7 @@ class Draft(QObject):
         self.slot = 1
         self.program: Program | None = None
         self.saved: Program | None = None
+        self.family = P.Family.SCS_R  #: the stimulator's family: unset limits compare as its ranges
 
     # --- loading -------------------------------------------------------------------------
     def load(self, slot: int, saved: Program | None, draft: Program | None = None) -> None:
@@ -124,7 +125,8 @@ class Draft(QObject):
             return set()
         if self.saved is None:
             return {"new"}
-        return {name for name, _a, _b in differences(replace(self.program, slot=self.saved.slot), self.saved)}
+        return {name for name, _a, _b in differences(replace(self.program, slot=self.saved.slot), self.saved,
+                                                   self.family)}
 
     @property
     def dirty(self) -> bool:

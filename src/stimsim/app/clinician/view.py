@@ -365,7 +365,7 @@ class ClinicianView(QWidget):
         family = self.model.device_model.family
         if family is self.family:
             return
-        self.family = family
+        self.family = self.draft.family = family
         self._fill_modes()
         self.diagram.set_family(family)
         self._fields_mode = None  # the ranges and grids are the family's: build the fields again
@@ -878,7 +878,7 @@ class ClinicianView(QWidget):
             return
         back = reply.data.get("program")
         assert isinstance(back, Program)
-        diffs = differences(sent, back) if sent is not None else []
+        diffs = differences(sent, back, self.model.device_model.family) if sent is not None else []
         before = self._pending_before
         ended = False
         if kind == "write":

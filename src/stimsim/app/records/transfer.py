@@ -82,7 +82,7 @@ def _send_one(client: Client, prog: Program, name: str) -> SlotResult:
         return SlotResult(prog.slot, name, False, f"read back differs: {str(exc).partition(': ')[2]}", diffs)
     except DeviceError as exc:
         return SlotResult(prog.slot, name, False, f"refused: {refusal_text(exc)}")
-    diffs = tuple((f, str(a), str(b)) for f, a, b in differences(prog, back))
+    diffs = tuple((f, str(a), str(b)) for f, a, b in differences(prog, back, client.family))
     if diffs:  # client.prog compares too; this is the comparison the summary shows
         return SlotResult(prog.slot, name, False, f"read back differs in {diffs[0][0]}", diffs)
     return SlotResult(prog.slot, name, True, "written, read back and identical")

@@ -270,7 +270,7 @@ class PatientRemote(QWidget):
                 mode = "Clinician test settings · " + mode
             self.mode_label.setText(mode)
             self.mode_label.setToolTip(mode)
-            self.unlocked_label.setText(unlocked_text(prog) if prog else "")
+            self.unlocked_label.setText(unlocked_text(prog, self.model.device_model.family) if prog else "")
             self.amp_label.setText(fmt_ma(st.amplitude_ua) if prog else "-- mA")
             self.fault_label.setText(faults_text(m.faults))
             if m.stopping and st.stim_on:
@@ -367,7 +367,7 @@ _PACK_WORDS = {B.LOW: "Replace pack soon", B.EMPTY: PACK_EMPTY}
 _BATT_ALARMS = frozenset(_BATT_WORDS)
 
 
-def unlocked_text(prog: Program) -> str:
+def unlocked_text(prog: Program, family: P.Family = P.Family.SCS_R) -> str:
     """The ranges a clinician unlocked on the remote: ``You may change: Pulse width 200..400 µs``."""
     parts = []
     for param in P.TABLE:
@@ -375,6 +375,6 @@ def unlocked_text(prog: Program) -> str:
             continue
         if all(prog.limits.get(P.Limit(param, side).key) is None for side in ("min", "max")):
             continue
-        lo, hi = prog.limits.range_of(param.key, prog.mode)
+        lo, hi = prog.limits.range_of(param.key, prog.mode, family)
         parts.append(f"{param.label.lower()} {param.fmt(lo)}..{param.show(hi)}")
     return f"You may change: {', '.join(parts)}" if parts else ""
