@@ -202,7 +202,8 @@ def screenshot_commands() -> list[tuple[str, str]]:
 
 
 #: Pictures a script makes (it walks the app's buttons; tests/app/test_session_pictures.py runs it).
-SCRIPTED = {f"docs/session-{name}.png" for name in ("dialogue", "score", "report")}
+SCRIPTED = {*(f"docs/session-{name}.png" for name in ("dialogue", "score", "report")),
+            "docs/trial-view.png", "docs/trial-transfer.png"}
 
 
 def test_the_readme_names_the_command_of_every_screenshot_it_shows() -> None:

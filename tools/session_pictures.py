@@ -1,12 +1,14 @@
-"""Play a rehearsal through the app's own buttons, as a new user would, and picture it.
+"""Play a rehearsal and a trial through the app's own buttons, as a new user would, and picture them.
 
 The README's session pictures come from here, so they show what a person sees: the
 scenario started, stimulation turned on and raised with the remote's + until the patient
 feels it, the patient asked where and how strong, a posture change, hours of session time
-let pass, the session finished and scored, and the PDF report written. The suite runs it
-(tests/app/test_session_pictures.py), so a change that breaks the walk shows there.
+let pass, the session finished and scored, and the PDF report written; then a trial on the
+external trial stimulator played to its verdict and its programs transferred to an implant.
+The suite runs it (tests/app/test_session_pictures.py), so a change that breaks a walk
+shows there.
 
-    python tools/session_pictures.py OUT_DIR    # writes session-*.png and session-report.pdf
+    python tools/session_pictures.py OUT_DIR    # writes session-*.png, session-report.pdf, trial-*.png
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 SCENARIO = "low-back-left-leg-t8"
+TRIAL = "trial-lasting-relief"
 WAIT_S = 10.0
 
 
@@ -118,7 +121,43 @@ def main(argv: list[str]) -> int:
         print(f"wrote {report}")
         stim.shutdown()
         window.close()
+    with tempfile.TemporaryDirectory() as data:
+        _trial(app, out, AppOptions(scenario=TRIAL, device_panel=False, data_dir=Path(data)))
     return 0
+
+
+def _trial(app: object, out: Path, options: object) -> None:
+    """The trial: its scenario at start (the built-in trial stimulator), Play all, the
+    diary and the verdict; then Transfer to the implant, each slot read back."""
+    from stimsim.app.launch import AppOptions, StimsimApp
+
+    assert isinstance(options, AppOptions)
+    stim = StimsimApp(options)
+    window = stim.window
+    window.resize(1280, 800)
+    window.show()
+    stim.start()
+    view = window.trial_view
+    _wait(app, lambda: view.trial is not None and stim.model.device_model.family == "ETS",
+          "the trial on the trial stimulator")
+    view.end_button.click()  # Play all: every evening's diary entry, in order
+    _wait(app, lambda: view.result is not None, "the trial's verdict")
+    _settle(app)
+    path = out / "trial-view.png"
+    window.grab().save(str(path))
+    print(f"wrote {path}")
+    view.transfer_button.click()
+    dialog = view.transfer_dialog
+    assert dialog is not None
+    dialog.go.click()
+    _wait(app, lambda: getattr(dialog, "report", None) is not None, "the transfer")
+    _settle(app)
+    path = out / "trial-transfer.png"
+    dialog.grab().save(str(path))
+    print(f"wrote {path}")
+    dialog.close()
+    stim.shutdown()
+    window.close()
 
 
 if __name__ == "__main__":

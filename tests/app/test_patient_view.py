@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from stimsim.app.launch import StimsimApp
-from stimsim.app.model import Action
+from stimsim.app.model import Action, Link
 from stimsim.app.patient import drg_lead_drawing as drg
 from stimsim.app.patient.lead_view import BONE, CATHODE, OVERVIEW_SHARE, LeadView
 from stimsim.app.patient.session import Exchange, PatientSession
@@ -389,7 +389,7 @@ def test_a_scenario_of_another_family_switches_to_the_built_in_implant_of_that_f
     assert scenario.family == "DRG"
     wait_device(qtbot, lambda: stim.model.device_model.family == "DRG", timeout=5_000)
     assert stim.worker.link.url == "virtual://builtin-drg"
-    assert stim.model.device.label == "Built-in virtual generator (DRG)"
+    assert stim.model.identity.label == "Built-in virtual generator (DRG)"
 
 
 def test_a_scenario_of_another_family_is_not_played_on_a_stimulator_of_the_wrong_one(
@@ -401,3 +401,12 @@ def test_a_scenario_of_another_family_is_not_played_on_a_stimulator_of_the_wrong
     view.start_button.click()
     assert "is played on a DRG implant; the stimulator connected is SCS-R" in view.state_label.text()
     assert view.session.scenario is None and stim.model.slots == slots
+
+
+def test_an_action_asked_for_right_after_a_connect_runs_on_the_new_connection(qtbot: QtBot, stim: StimsimApp) -> None:
+    url, amp = stim.worker.link.url, stim.model.status.amplitude_ua
+    stim.worker.disconnect_device()
+    wait_device(qtbot, lambda: stim.model.link is Link.DISCONNECTED)
+    stim.worker.connect_device(url)
+    stim.worker.step_amplitude(+1)  # before the connection is made: queued behind it, not dropped
+    wait_device(qtbot, lambda: stim.model.link is Link.CONNECTED and stim.model.status.amplitude_ua == amp + 100)

@@ -25,6 +25,9 @@ def test_the_scripted_session_plays_through_to_a_score_and_a_report_as_the_readm
         if shown.exists():
             assert QImage(str(shown)).size() == made.size()
     assert (tmp_path / "session-report.pdf").read_bytes().startswith(b"%PDF")
+    for name in ("trial-view", "trial-transfer"):
+        made = QImage(str(tmp_path / f"{name}.png"))
+        assert not made.isNull() and made.size() == QImage(str(ROOT / "docs" / f"{name}.png")).size()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/session-dialogue.png" in readme and "docs/session-score.png" in readme
-    assert "tools/session_pictures.py" in readme
+    assert "tools/session_pictures.py" in readme and "docs/trial-view.png" in readme

@@ -46,7 +46,8 @@ BATTERY_CSV_KEY = "Ctrl+Alt+Shift+E"
 
 #: Every key of the app and what it does: Help > Keyboard shows this table.
 KEYS: tuple[tuple[str, str], ...] = (
-    ("Up / Down", f"amplitude up / down by {fmt_ma(AMP_PATIENT_STEP_UA)}"),
+    ("Up / Down", f"amplitude up / down by one patient step ({fmt_ma(AMP_PATIENT_STEP_UA)}; on a DRG one point "
+                  "of its grid: the remote's buttons show the step)"),
     ("Left / Right", "previous / next program"),
     ("Space", "stimulation on / off"),
     ("Esc", "STOP, at once, from anywhere in the app"),

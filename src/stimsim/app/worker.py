@@ -94,6 +94,7 @@ class DeviceWorker(QObject):
         self._jobs: queue.Queue[object] = queue.Queue()
         self._busy_count = 0
         self._busy_lock = threading.Lock()
+        self._connects_queued = 0  #: connections asked for and not yet made (under _busy_lock)
         self._apply.connect(self._run_on_gui, Qt.ConnectionType.QueuedConnection)
         self.link = DeviceLink(self._apply.emit, client_factory, on_connected=self.connectFinished.emit)
 
@@ -111,6 +112,8 @@ class DeviceWorker(QObject):
     def connect_device(self, url: str) -> None:
         url = url.strip() or self.builtin_url
         self._drop_actions()
+        with self._busy_lock:
+            self._connects_queued += 1
         self._jobs.put(_Connect(url))
 
     def disconnect_device(self) -> None:
@@ -182,7 +185,9 @@ class DeviceWorker(QObject):
 
     # --- queue -------------------------------------------------------------------
     def _action(self, name: str, run: Job) -> None:
-        if self.link.client is None:
+        with self._busy_lock:
+            connecting = self._connects_queued > 0  # an action asked for after a connect runs on it
+        if self.link.client is None and not connecting:
             self.model.set_notice("No stimulator connected", "warning")
             return
         self._jobs.put(_Action(name, run))
@@ -235,7 +240,11 @@ class DeviceWorker(QObject):
 
     def _run_one(self, job: object) -> None:
         if isinstance(job, _Connect):
-            self.link.open(job.url)
+            try:
+                self.link.open(job.url)
+            finally:
+                with self._busy_lock:
+                    self._connects_queued -= 1
         elif isinstance(job, _Disconnect):
             self.link.disconnect()
         elif isinstance(job, _Action):

@@ -405,9 +405,10 @@ class TrialView(QWidget):
         lines = [f"Baseline VAS <b>{base:.1f}</b>"]
         if self.diary:
             current = T.report(base, self.diary)
+            last = min(T.LAST_DAYS, len(self.diary))
             lines[0] += (f" · VAS by day {', '.join(f'{e.vas:.1f}' for e in self.diary)} · mean relief "
-                         f"{100 * current.mean_relief:.0f} %, over the last {min(T.LAST_DAYS, len(self.diary))} "
-                         f"day(s) {100 * current.mean_relief_last3:.0f} %")
+                         f"<b>{100 * current.mean_relief:.0f} %</b> (last {last} {'day' if last == 1 else 'days'}: "
+                         f"<b>{100 * current.mean_relief_last3:.0f} %</b>)")
         if self.result is not None:
             color = GOOD if self.result.candidate else BAD
             lines.append(f"Verdict: <b style='color:{color}'>{self.result.verdict}</b> (mean relief over the last "
