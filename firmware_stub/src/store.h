@@ -12,7 +12,7 @@
 
 #define FW_STORE_BANK_SIZE 8192u
 #define FW_STORE_MAGIC 0x31574653u /* "SFW1" */
-#define FW_STORE_VERSION 2u         /* 2: PIN record instead of digits; lockout persisted */
+#define FW_STORE_VERSION 3u         /* 2: PIN record instead of digits; lockout persisted; 3: loop keys */
 #define FW_DEVREC_MAGIC 0x44574653u /* "SFWD" */
 #define FW_DEVREC_VERSION 1u
 #define FW_STORE_DEVICE_AREA 2u     /* hal_store_* area of the device record (hal.h) */

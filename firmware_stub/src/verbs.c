@@ -9,7 +9,7 @@
 /* what a verb leaves for after its reply (d->after) */
 enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT };
 
-#define MAX_KEYS 24
+#define MAX_KEYS 28
 #define MAX_TOKENS 4
 
 /* Where each known key / token of a verb sits among the request's arguments. */
@@ -179,15 +179,75 @@ static void v_status(fw_device_t *d, const fw_request_t *r)
 
 /* ---- PROG and TEST ---- */
 
+/* the closed-loop keys (params.LOOP_TABLE) follow ELEC, as in protocol.program_args.PROGRAM_KEYS */
+#define K_LOOP0 (K_ELEC + 1)
 enum { K_SLOT, K_MODE, K_AMP, K_PW, K_RATE, K_IPG, K_RECHARGE, K_BURST_N, K_INTRA, K_CON, K_COFF, K_RAMP, K_ELEC,
-       K_AMP_MIN, K_AMP_MAX, K_PW_MIN, K_PW_MAX, K_RATE_MIN, K_RATE_MAX, K_NAME, K_ACK, K_COUNT };
+       K_AMP_MIN = K_LOOP0 + FW_LK_COUNT, K_AMP_MAX, K_PW_MIN, K_PW_MAX, K_RATE_MIN, K_RATE_MAX, K_NAME, K_ACK,
+       K_COUNT };
 static const char *const prog_keys[K_COUNT] = {
     "SLOT", "MODE", "AMP", "PW", "RATE", "IPG", "RECHARGE", "BURST_N", "INTRA_HZ", "CYCLE_ON_MS", "CYCLE_OFF_MS",
-    "RAMP_MS", "ELEC", "AMP_MIN", "AMP_MAX", "PW_MIN", "PW_MAX", "RATE_MIN", "RATE_MAX", "NAME", "ACK"};
-/* which FW_P_* a numeric key fills (-1: not a parameter) */
-static const int8_t prog_param[K_COUNT] = {-1, -1, FW_P_AMP, FW_P_PW, FW_P_RATE, FW_P_IPG, -1, FW_P_BURST_N,
-                                           FW_P_INTRA, FW_P_CYCLE_ON, FW_P_CYCLE_OFF, FW_P_RAMP, -1,
-                                           -1, -1, -1, -1, -1, -1, -1, -1};
+    "RAMP_MS", "ELEC", FW_LOOP_WIRE_LIST, "AMP_MIN", "AMP_MAX", "PW_MIN", "PW_MAX", "RATE_MIN", "RATE_MAX", "NAME",
+    "ACK"};
+/* which FW_P_* a numeric key fills (-1: not a parameter; the loop keys are set apart) */
+static int8_t prog_param(unsigned k)
+{
+    static const int8_t head[K_ELEC + 1] = {-1, -1, FW_P_AMP, FW_P_PW, FW_P_RATE, FW_P_IPG, -1, FW_P_BURST_N,
+                                            FW_P_INTRA, FW_P_CYCLE_ON, FW_P_CYCLE_OFF, FW_P_RAMP, -1};
+    return k <= K_ELEC ? head[k] : -1;
+}
+
+/* SENSE=a,b: one or two digits each (program_args._PAIR_RE). 1 when well formed. */
+static int parse_sense(const char *s, size_t n, uint8_t out[2])
+{
+    size_t comma = 0;
+    uint32_t a, b;
+    while (comma < n && s[comma] != ',') {
+        comma++;
+    }
+    if (comma < 1 || comma > 2 || n - comma - 1 < 1 || n - comma - 1 > 2 || !fw_parse_uint(s, comma, &a) ||
+        !fw_parse_uint(s + comma + 1, n - comma - 1, &b)) {
+        return 0;
+    }
+    out[0] = (uint8_t)a;
+    out[1] = (uint8_t)b;
+    return 1;
+}
+
+/* The loop keys' values, in the table's order (program_args.closed_loop_from_values). */
+static int parse_loop_keys(fw_device_t *d, const fw_request_t *r, const args_t *a, fw_loop_keys_t *k)
+{
+    unsigned i;
+    fw_loop_keys_default(k);
+    for (i = 0; i < FW_LK_COUNT; i++) {
+        int16_t at = a->key_at[K_LOOP0 + i];
+        const fw_arg_t *arg;
+        int ok = 1;
+        if (at < 0) {
+            continue;
+        }
+        k->given = 1;
+        arg = &r->args[at];
+        if (i == FW_LK_LOOP) {
+            int m;
+            ok = 0;
+            for (m = 0; m < 2; m++) {
+                if (fw_arg_value_is(r, arg, fw_loop_mode_wire[m])) {
+                    k->v[i] = m;
+                    ok = 1;
+                }
+            }
+        } else if (i == FW_LK_SENSE) {
+            ok = parse_sense(fw_arg_val(r, arg), arg->val_len, k->sense);
+        } else {
+            ok = arg_int(r, at, &k->v[i]);
+        }
+        if (!ok) {
+            fw_reply_bad_arg(d, at);
+            return 0;
+        }
+    }
+    return 1;
+}
 
 static int find_mode(const fw_request_t *r, const fw_arg_t *arg)
 {
@@ -228,6 +288,13 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
     if (plain_args_bad(d, &a)) {
         return 0;
     }
+    /* the loop keys on a family without a loop, however they are written */
+    for (i = 0; !d->fam->loop_modes && i < FW_LK_COUNT; i++) {
+        if (a.key_at[K_LOOP0 + i] >= 0) {
+            fw_reply_err_key(d, "BAD_ARG", fw_loop_wire[FW_LK_LOOP]);
+            return 0;
+        }
+    }
     for (i = with_slot ? 0u : 1u; i < sizeof required; i++) {
         if (a.key_at[required[i]] < 0) {
             fw_reply_err_key(d, "BAD_ARG", prog_keys[required[i]]);
@@ -267,8 +334,8 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
             ok = arg_int(r, at, &v);
             if (k == K_SLOT) {
                 *slot = v;
-            } else if (prog_param[k] >= 0) {
-                p->v[prog_param[k]] = v;
+            } else if (prog_param(k) >= 0) {
+                p->v[prog_param(k)] = v;
             } else {
                 p->lim[k - K_AMP_MIN] = v;
                 p->lim_set = (uint8_t)(p->lim_set | (1u << (k - K_AMP_MIN)));
@@ -279,6 +346,9 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
             fw_reply_bad_arg(d, at);
             return 0;
         }
+    }
+    if (!parse_loop_keys(d, r, &a, &p->loop)) {
+        return 0;
     }
     if (a.key_at[K_NAME] >= 0) {
         const fw_arg_t *arg = &r->args[a.key_at[K_NAME]];
@@ -300,11 +370,20 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
     }
     /* ... burst keys outside burst, missing ones in burst ... */
     for (i = K_BURST_N; i <= K_INTRA; i++) {
-        int used = fw_param_spec(d->fam, p->mode, (unsigned)prog_param[i])->used;
+        int used = fw_param_spec(d->fam, p->mode, (unsigned)prog_param(i))->used;
         if (used != (a.key_at[i] >= 0)) {
             fw_reply_err_key(d, "BAD_ARG", prog_keys[i]);
             return 0;
         }
+    }
+    /* ... LOOP=ECAP outside the loop's modes, LOOP=ECAP without SENSE ... */
+    if (fw_prog_closed(p) && !((d->fam->loop_modes >> p->mode) & 1u)) {
+        fw_reply_err_key(d, "BAD_ARG", fw_loop_wire[FW_LK_LOOP]);
+        return 0;
+    }
+    if (fw_prog_closed(p) && p->loop.sense[0] == FW_SENSE_NONE) {
+        fw_reply_err_key(d, "BAD_ARG", fw_loop_wire[FW_LK_SENSE]);
+        return 0;
     }
     /* ... and contacts that do not exist (on this family: DRG and ETS have no case) */
     for (i = 0; elec > 0 && i < p->npairs; i++) {
@@ -436,6 +515,19 @@ static void v_read(fw_device_t *d, const fw_request_t *r)
     fw_buf_kv_i64(&d->rb, "RAMP_MS", p->v[FW_P_RAMP]);
     fw_buf_str(&d->rb, " ELEC=");
     fw_elec_format(&d->rb, p->pairs, p->npairs);
+    if (p->loop.given) {
+        fw_buf_kv_str(&d->rb, fw_loop_wire[FW_LK_LOOP], fw_loop_mode_wire[p->loop.v[FW_LK_LOOP] & 1]);
+        fw_buf_kv_i64(&d->rb, fw_loop_wire[FW_LK_TARGET_UV], p->loop.v[FW_LK_TARGET_UV]);
+        fw_buf_kv_i64(&d->rb, fw_loop_wire[FW_LK_GAIN], p->loop.v[FW_LK_GAIN]);
+        if (p->loop.sense[0] != FW_SENSE_NONE) {
+            fw_buf_str(&d->rb, " ");
+            fw_buf_str(&d->rb, fw_loop_wire[FW_LK_SENSE]);
+            fw_buf_char(&d->rb, '=');
+            fw_buf_u64(&d->rb, p->loop.sense[0]);
+            fw_buf_char(&d->rb, ',');
+            fw_buf_u64(&d->rb, p->loop.sense[1]);
+        }
+    }
     for (i = 0; i < FW_LIMIT_COUNT; i++) {
         if (i < 2 || (p->lim_set & (1u << i))) {
             fw_buf_kv_i64(&d->rb, fw_limit_wire(i), p->lim[i]);

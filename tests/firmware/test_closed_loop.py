@@ -1,0 +1,94 @@
+"""The stub's closed loop (family SCS-CL) answers as the Python generator does.
+
+The loop keys' rules and refusals are compared line for line with a virtual generator of
+the same family (and on every other family, where the keys are ``BAD_ARG KEY=LOOP``); the
+loop itself, run by the stub's loop core on its host virtual nerve, is compared update by
+update with the closedloop package's ``step`` on ``VirtualNerve`` with no noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from stimsim.engine import params as P
+
+from .stub_support import running
+from .test_families import Line, Virtual, _session
+
+pytestmark = pytest.mark.usefixtures("stub_build")
+
+_BASE = {"SLOT": 3, "MODE": "TONIC", "AMP": 5000, "PW": 300, "RATE": 50, "ELEC": "4:-100,5:+50,6:+50"}
+_ECAP = {**_BASE, "LOOP": "ECAP", "SENSE": "7,8"}
+
+
+def _loop_key_lines() -> Iterator[Line]:
+    """Every loop key at the edges of its range, malformed, on the wrong lead, with the
+    causes the contract orders (range, grid, ELECTRODES, FIT, LIMITS, SENSE)."""
+    yield "PROG", _ECAP
+    yield "READ", {"SLOT": 3}
+    for row in P.LOOP_TABLE:
+        if row.range is not None:
+            for value in (row.range.minimum - 1, row.range.minimum, row.range.maximum, row.range.maximum + 1,
+                          "x", "1.5", "+20", "-3"):
+                yield "PROG", {**_ECAP, row.wire: value}
+                yield "READ", {"SLOT": 3}
+    for loop in ("OPEN", "ECAP", "open", "Ecap", "SOMETIMES", ""):
+        yield "PROG", {**_BASE, "LOOP": loop}
+        yield "PROG", {**_BASE, "LOOP": loop, "SENSE": "7,8"}
+        yield "READ", {"SLOT": 3}
+    for sense in ("7,8", "8,7", "07,8", "7,7", "9,10", "5,7", "4,7", "0,7", "7,17", "7,99", "7", "7,8,9", "a,b",
+                  "7;8", "123,7", ",7", "7,"):
+        yield "PROG", {**_ECAP, "SENSE": sense}
+        yield "PROG", {**_BASE, "LOOP": "OPEN", "SENSE": sense}
+        yield "PROG", {**_BASE, "SENSE": sense}
+        yield "READ", {"SLOT": 3}
+    yield "PROG", {**_BASE, "TARGET_UV": 80}
+    yield "READ", {"SLOT": 3}
+    yield "PROG", {**_BASE, "GAIN": 7, "SENSE": "2,3"}
+    yield "READ", {"SLOT": 3}
+    # the cathode's lead: the most cathodic current, lead A on a tie
+    for elec, sense in (("4:-50,12:-50,CASE:+100", "10,11"), ("4:-50,12:-50,CASE:+100", "6,7"),
+                        ("4:-40,12:-60,CASE:+100", "10,11"), ("4:-40,12:-60,CASE:+100", "6,7"),
+                        ("12:-100,13:+100", "14,15"), ("12:-100,13:+100", "6,7")):
+        yield "PROG", {**_ECAP, "ELEC": elec, "SENSE": sense}
+    # the order of causes: BAD_ARG before OUT_OF_RANGE; range, grid, ELECTRODES, FIT, LIMITS, SENSE
+    yield "PROG", {**_ECAP, "MODE": "BURST", "BURST_N": 3, "INTRA_HZ": 500, "PW": 200, "RATE": 40}
+    yield "PROG", {**_BASE, "LOOP": "OPEN", "MODE": "BURST", "BURST_N": 3, "INTRA_HZ": 500, "PW": 200, "RATE": 40,
+                   "SENSE": "7,8"}
+    yield "PROG", {**_BASE, "MODE": "HF", "PW": 30, "RATE": 10000, "LOOP": "ECAP"}
+    yield "PROG", {**_BASE, "LOOP": "ECAP", "TARGET_UV": 9}
+    yield "PROG", {**_BASE, "LOOP": "ECAP", "ELEC": "4:-100,99:+100", "SENSE": "7,8"}
+    yield "PROG", {**_ECAP, "AMP": 99999, "TARGET_UV": 501}
+    yield "PROG", {**_ECAP, "TARGET_UV": 501, "AMP": 5005}
+    yield "PROG", {**_ECAP, "GAIN": 0, "ELEC": "4:-100,5:+50"}
+    yield "PROG", {**_ECAP, "AMP": 5005, "SENSE": "9,10"}
+    yield "PROG", {**_ECAP, "ELEC": "4:-100", "SENSE": "9,10"}
+    yield "PROG", {**_ECAP, "PW": 1000, "RATE": 1200, "SENSE": "9,10"}
+    yield "PROG", {**_ECAP, "AMP_MAX": 4000, "SENSE": "9,10"}
+    yield "PROG", {**_ECAP, "AMP": 12000, "PW": 1000, "SENSE": "9,10"}
+    yield "PROG", {**_ECAP, "AMP": 12000, "PW": 1000}
+    yield "PROG", {**_ECAP, "SLOT": 17, "SENSE": "9,10"}
+    yield "PROG", {**_ECAP, "SLOT": 17, "LOOP": "ECAP", "SENSE": "x"}
+    yield "PROG", {**_ECAP, "SLOT": "x", "LOOP": "x"}
+    yield "PROG", {k: v for k, v in _ECAP.items() if k != "AMP"}
+    yield "TEST", {k: v for k, v in _ECAP.items() if k != "SLOT"}
+    yield "TEST", {k: v for k, v in {**_ECAP, "SENSE": "5,6"}.items() if k != "SLOT"}
+    yield "TEST", ["END"]
+    yield "READ", {"SLOT": 3}
+
+
+@pytest.mark.parametrize("family", list(P.Family), ids=[f.value for f in P.Family])
+def test_loop_keys_and_their_refusals_match_the_python_generator(family: P.Family) -> None:
+    lines = list(_loop_key_lines())
+    assert len(lines) > 150
+    with running("--pty", "--family", family.value) as stub:
+        got = _session(stub, lines)
+    want = _session(Virtual(family), lines)
+    assert got == want
+    if family is P.Family.SCS_CL:
+        joined = "\n".join(want)
+        assert "('RULE', 'SENSE'), ('KEY', 'SENSE')" in joined and "('KEY', 'TARGET_UV'), ('MIN', '10')" in joined
+    else:
+        assert sum("BAD_ARG', [('KEY', 'LOOP')]" in line for line in want) > 100
