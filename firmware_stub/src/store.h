@@ -23,6 +23,7 @@ enum { FW_LOG_PROG = 1, FW_LOG_ERASE, FW_LOG_SELECT, FW_LOG_STIM, FW_LOG_AMP, FW
 typedef struct {
     uint8_t used;
     int32_t clin_amp_ua;   /* AMP at the PROG write (the acknowledged amplitude) */
+    uint8_t ack;           /* written with ACK=CHARGE: the closed loop may enter the charge-density zone */
     fw_program_t prog;     /* prog.v[FW_P_AMP] is the slot's current amplitude */
 } fw_slot_t;
 

@@ -7,7 +7,7 @@
 #include "verbs.h"
 
 /* what a verb leaves for after its reply (d->after) */
-enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT };
+enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT, FW_AFTER_SWEEP };
 
 #define MAX_KEYS 28
 #define MAX_TOKENS 4
@@ -158,7 +158,6 @@ static void v_hello(fw_device_t *d, const fw_request_t *r)
 
 static void v_status(fw_device_t *d, const fw_request_t *r)
 {
-    const fw_program_t *p = fw_active_prog(d);
     args_t a;
     collect(r, 0, 0, 0, 0, &a);
     if (plain_args_bad(d, &a)) {
@@ -168,7 +167,7 @@ static void v_status(fw_device_t *d, const fw_request_t *r)
     fw_reply_ok(d);
     fw_buf_kv_str(&d->rb, "STIM", d->stim_on ? "ON" : "OFF");
     fw_buf_kv_i64(&d->rb, "SLOT", d->img.p.active_slot);
-    fw_buf_kv_i64(&d->rb, "AMP", p ? p->v[FW_P_AMP] : 0);
+    fw_buf_kv_i64(&d->rb, "AMP", fw_output_amp(d));
     fw_buf_kv_i64(&d->rb, "BATT", fw_batt_permille(&d->batt));
     fw_buf_kv_i64(&d->rb, "CHG", d->batt.charging);
     fw_buf_kv_str(&d->rb, "ROLE", role_name(d->role));
@@ -427,6 +426,7 @@ static void v_prog(fw_device_t *d, const fw_request_t *r)
     s = &d->img.p.slots[(slot - 1) % FW_N_SLOTS];
     s->used = 1;
     s->clin_amp_ua = p.v[FW_P_AMP];
+    s->ack = (uint8_t)ack;
     s->prog = p;
     fw_log_add(d, FW_LOG_PROG, (uint8_t)slot, d->role);
     d->img.p.defaults_flag = 0;
@@ -471,6 +471,7 @@ static void v_test(fw_device_t *d, const fw_request_t *r)
         return;
     }
     d->test_prog = p;
+    d->test_ack = (uint8_t)ack;
     d->test_clin_amp = p.v[FW_P_AMP];
     d->test_on = 1;
     d->test_lease_us = hal_now_us();
@@ -1147,40 +1148,80 @@ static void apply_fault(fw_device_t *d, int kind, uint32_t contact)
     }
 }
 
+static int within(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi; }
+
+static const char *const posture_wire[FW_NERVE_POSTURE_COUNT] = FW_NERVE_POSTURE_WIRE_TABLE;
+
 static void v_sim(fw_device_t *d, const fw_request_t *r)
 {
-    enum { S_SPEED, S_FAULT, S_BATT, S_CHARGE };
-    static const char *const keys[] = {"SPEED", "FAULT", "BATT", "CHARGE"};
-    static const char *const toks[] = {"RESET"};
+    enum { S_SPEED, S_FAULT, S_BATT, S_CHARGE, S_POSTURE, S_NOISE, S_EPS, S_NKEYS };
+    static const char *const keys[S_NKEYS] = {"SPEED", "FAULT", "BATT", "CHARGE", "POSTURE", "ECAP_NOISE", "EPS"};
+    static const char *const toks[] = {"RESET", "COUGH"};
     args_t a;
-    uint64_t speed = 0;
+    uint64_t speed = 0, noise = 0, eps = 0;
     uint32_t contact = 0;
     int32_t level = 0;
-    int kind = 0, charge = 0;
-    unsigned i, first = FW_MAX_ARGS, any = 0;
+    int kind = 0, charge = 0, posture = -1;
+    unsigned i, first = FW_MAX_ARGS, first_nerve = FW_MAX_ARGS, any = 0;
     const fw_arg_t *arg;
-    collect(r, keys, 4, toks, 1, &a);
+    collect(r, keys, S_NKEYS, toks, 2, &a);
     if (plain_args_bad(d, &a)) {
         return;
     }
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < S_NKEYS; i++) {
         if (a.key_at[i] >= 0) {
             any = 1;
             first = (unsigned)a.key_at[i] < first ? (unsigned)a.key_at[i] : first;
+            if (i >= S_POSTURE && (unsigned)a.key_at[i] < first_nerve) {
+                first_nerve = (unsigned)a.key_at[i];
+            }
         }
     }
     if (a.tok_at[0] >= 0) {
-        if (any) {
-            fw_reply_bad_arg(d, (int)first);
+        if (any || a.tok_at[1] >= 0) {
+            fw_reply_bad_arg(d, any ? (int)first : a.tok_at[1]);
             return;
         }
         d->after = FW_AFTER_REBOOT;
         fw_reply_ok(d);
         return;
     }
-    if (!any) {
+    if (!any && a.tok_at[1] < 0) {
         fw_reply_err_key(d, "BAD_ARG", "SIM");
         return;
+    }
+    /* the nerve's controls: a family without a nerve does not take them */
+    if (first_nerve < FW_MAX_ARGS || a.tok_at[1] >= 0) {
+        if (!d->fam->loop_modes) {
+            fw_reply_bad_arg(d, first_nerve < FW_MAX_ARGS ? (int)first_nerve : a.tok_at[1]);
+            return;
+        }
+        if (a.key_at[S_POSTURE] >= 0) {
+            arg = &r->args[a.key_at[S_POSTURE]];
+            for (i = 0; i < FW_NERVE_POSTURE_COUNT; i++) {
+                if (fw_arg_value_is(r, arg, posture_wire[i])) {
+                    posture = (int)i;
+                }
+            }
+            if (posture < 0) {
+                fw_reply_bad_arg(d, a.key_at[S_POSTURE]);
+                return;
+            }
+        }
+        if (a.key_at[S_NOISE] >= 0) {
+            arg = &r->args[a.key_at[S_NOISE]];
+            if (!parse_speed(fw_arg_val(r, arg), arg->val_len, &noise)) {
+                fw_reply_bad_arg(d, a.key_at[S_NOISE]);
+                return;
+            }
+        }
+        if (a.key_at[S_EPS] >= 0) {
+            arg = &r->args[a.key_at[S_EPS]];
+            if (!parse_speed(fw_arg_val(r, arg), arg->val_len, &eps)) {
+                fw_reply_bad_arg(d, a.key_at[S_EPS]);
+                return;
+            }
+        }
     }
     /* malformed values, then ranges, then state: all before any change */
     if (a.key_at[S_SPEED] >= 0) {
@@ -1226,6 +1267,22 @@ static void v_sim(fw_device_t *d, const fw_request_t *r)
         reply_state(d, fw_batt_chem_name(d->batt.chem)); /* PRIMARY, or PACK: no charger */
         return;
     }
+    if (a.key_at[S_NOISE] >= 0 && !within(noise, FW_ECAP_NOISE_MIN_MICRO, FW_ECAP_NOISE_MAX_MICRO)) {
+        fw_reply_err_key(d, "OUT_OF_RANGE", "ECAP_NOISE");
+        fw_buf_str(&d->rb, " MIN=");
+        buf_speed(&d->rb, FW_ECAP_NOISE_MIN_MICRO);
+        fw_buf_str(&d->rb, " MAX=");
+        buf_speed(&d->rb, FW_ECAP_NOISE_MAX_MICRO);
+        return;
+    }
+    if (a.key_at[S_EPS] >= 0 && !within(eps, FW_EPS_MIN_MICRO, FW_EPS_MAX_MICRO)) {
+        fw_reply_err_key(d, "OUT_OF_RANGE", "EPS");
+        fw_buf_str(&d->rb, " MIN=");
+        buf_speed(&d->rb, FW_EPS_MIN_MICRO);
+        fw_buf_str(&d->rb, " MAX=");
+        buf_speed(&d->rb, FW_EPS_MAX_MICRO);
+        return;
+    }
     fw_batt_sync(d);
     fw_reply_ok(d);
     if (a.key_at[S_SPEED] >= 0) {
@@ -1252,8 +1309,182 @@ static void v_sim(fw_device_t *d, const fw_request_t *r)
         }
         fw_buf_kv_i64(&d->rb, "CHARGE", charge);
     }
+    if (posture >= 0) {
+        d->nerve.posture = (uint8_t)posture;
+        fw_buf_kv_str(&d->rb, "POSTURE", posture_wire[posture]);
+    }
+    if (a.key_at[S_NOISE] >= 0) {
+        d->nerve.noise_micro = noise;
+        fw_buf_str(&d->rb, " ECAP_NOISE=");
+        buf_speed(&d->rb, noise);
+    }
+    if (a.key_at[S_EPS] >= 0) {
+        d->nerve.eps_micro = eps;
+        fw_buf_str(&d->rb, " EPS=");
+        buf_speed(&d->rb, eps);
+    }
+    if (a.tok_at[1] >= 0) {
+        uint64_t until = hal_now_us() + FW_ECAP_COUGH_US; /* coughs do not stack: the later end holds */
+        d->nerve.cough_until_us = until > d->nerve.cough_until_us ? until : d->nerve.cough_until_us;
+        fw_buf_kv_str(&d->rb, "COUGH", "1");
+    }
     fw_persist(d);
     fw_output_amp_changed(d);
+}
+
+
+/* ---- ECAP (the closed-loop family) ---- */
+
+/* ECAP SWEEP FROM= TO= STEP= (clinician, stimulation on): N= now, one !ECAPPT per amplitude after. */
+static void ecap_sweep(fw_device_t *d, const fw_request_t *r)
+{
+    static const char *const keys[] = {"FROM", "TO", "STEP"};
+    static const char *const toks[] = {"SWEEP"};
+    args_t a;
+    int32_t v[3];
+    unsigned i;
+    const fw_program_t *p;
+    const fw_param_spec_t *spec;
+    fw_clamp_t c;
+    int64_t fewest, span, most;
+    if (d->role != FW_ROLE_CLINICIAN) {
+        fw_reply_err(d, "DENIED");
+        fw_buf_kv_str(&d->rb, "NEED", "CLINICIAN");
+        return;
+    }
+    collect(r, keys, 3, toks, 1, &a);
+    if (plain_args_bad(d, &a)) {
+        return;
+    }
+    for (i = 0; i < 3; i++) {
+        if (a.key_at[i] < 0) {
+            fw_reply_err_key(d, "BAD_ARG", keys[i]);
+            return;
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        if (!arg_int(r, a.key_at[i], &v[i])) {
+            fw_reply_bad_arg(d, a.key_at[i]);
+            return;
+        }
+    }
+    p = fw_active_prog(d);
+    if (!p) {
+        reply_state(d, "EMPTY");
+        return;
+    }
+    fw_loop_clamp(d->fam, p, d->img.p.impedance_default, fw_active_ack(d), 0, &c);
+    spec = fw_param_spec(d->fam, p->mode, FW_P_AMP);
+    if (v[0] < spec->min || v[0] > c.high_ua) {
+        reply_range(d, "FROM", spec->min, c.high_ua);
+        return;
+    }
+    if (v[1] < v[0] || v[1] > c.high_ua) {
+        reply_range(d, "TO", v[0], c.high_ua);
+        return;
+    }
+    span = (int64_t)v[1] - v[0];
+    fewest = (span + FW_SWEEP_MAX_POINTS - 2) / (FW_SWEEP_MAX_POINTS - 1);
+    fewest = fewest < 1 ? 1 : fewest;
+    most = span > fewest ? span : fewest;
+    if (v[2] < fewest || v[2] > most) {
+        reply_range(d, "STEP", fewest, most);
+        return;
+    }
+    if (!d->stim_on) {
+        reply_state(d, "STIM_OFF");
+        return;
+    }
+    fw_loop_sync(d);
+    d->sweep_from = v[0];
+    d->sweep_step = v[2];
+    d->sweep_n = (uint16_t)(span / v[2] + 1);
+    d->after = FW_AFTER_SWEEP;
+    fw_reply_ok(d);
+    fw_buf_kv_i64(&d->rb, "N", d->sweep_n);
+}
+
+static void send_sweep(fw_device_t *d)
+{
+    const fw_program_t *p = fw_active_prog(d);
+    uint16_t i;
+    uint64_t now = hal_now_us();
+    for (i = 0; p && i < d->sweep_n; i++) {
+        char line[FW_EV_MAX];
+        fw_buf_t b;
+        int32_t amp = d->sweep_from + (int32_t)i * d->sweep_step;
+        fw_buf_init(&b, line, sizeof line);
+        fw_event_begin(&b, "ECAPPT");
+        fw_buf_kv_i64(&b, "AMP", amp);
+        fw_buf_str(&b, " UV=");
+        fw_ecap_format(&b, hal_ecap_measure_uv(p, d->img.p.impedance_default, amp, &d->nerve, now));
+        if (fw_line_seal(&b)) {
+            hal_io_write(b.buf, b.len);
+        }
+    }
+}
+
+/* ECAP: the ECAP of the moment; ECAP STREAM=1/0; ECAP SWEEP. Other families do not know it. */
+static void v_ecap(fw_device_t *d, const fw_request_t *r)
+{
+    static const char *const keys[] = {"STREAM"};
+    args_t a;
+    unsigned i;
+    const fw_program_t *p;
+    int32_t amp, e;
+    uint64_t now = hal_now_us();
+    if (!d->fam->loop_modes) {
+        fw_reply_err(d, "UNKNOWN_VERB");
+        return;
+    }
+    for (i = 0; i < r->nargs && i < FW_MAX_ARGS; i++) {
+        if (r->args[i].key_len == 0) { /* the first bare token decides */
+            if (fw_arg_token_is(r, &r->args[i], "SWEEP")) {
+                ecap_sweep(d, r);
+                return;
+            }
+            break;
+        }
+    }
+    collect(r, keys, 1, 0, 0, &a);
+    if (plain_args_bad(d, &a)) {
+        return;
+    }
+    if (a.key_at[0] >= 0) {
+        const fw_arg_t *arg = &r->args[a.key_at[0]];
+        int on = fw_arg_value_is(r, arg, "1");
+        if (!on && !fw_arg_value_is(r, arg, "0")) {
+            fw_reply_bad_arg(d, a.key_at[0]);
+            return;
+        }
+        if (on && !d->stream) {
+            d->stream_next_us = now + FW_ECAP_STREAM_US;
+        }
+        d->stream = (uint8_t)on;
+        fw_reply_ok(d);
+        fw_buf_kv_i64(&d->rb, "STREAM", on);
+        return;
+    }
+    fw_loop_sync(d);
+    p = fw_active_prog(d);
+    e = fw_loop_reading(d, now, &amp);
+    if (!d->stim_on) {
+        amp = fw_output_amp(d);
+    }
+    fw_reply_ok(d);
+    fw_buf_str(&d->rb, " ECAP_UV=");
+    fw_ecap_format(&d->rb, e);
+    fw_buf_kv_i64(&d->rb, "AMP", amp);
+    fw_buf_kv_i64(&d->rb, "T_UA", p ? hal_ecap_threshold_ua(p, d->img.p.impedance_default, &d->nerve, now) : 0);
+    fw_buf_kv_str(&d->rb, "SLOPE", FW_ECAP_SLOPE_TEXT);
+    if (!p || !p->loop.given) {
+        fw_loop_keys_t none;
+        fw_loop_keys_default(&none);
+        fw_buf_kv_i64(&d->rb, "TARGET_UV", none.v[FW_LK_TARGET_UV]);
+    } else {
+        fw_buf_kv_i64(&d->rb, "TARGET_UV", p->loop.v[FW_LK_TARGET_UV]);
+    }
+    fw_buf_kv_i64(&d->rb, "LOOP", p ? fw_prog_closed(p) : 0);
 }
 
 /* ---- dispatch ---- */
@@ -1270,7 +1501,7 @@ static const verb_t verbs[] = {
     {"READ", 0, v_read},     {"ERASE", 1, v_erase},   {"SELECT", 0, v_select}, {"STIM", 0, v_stim},
     {"AMP", 0, v_amp},       {"IMPEDANCE", 1, v_impedance}, {"BATT", 0, v_batt}, {"CONFIG", 1, v_config},
     {"STOP", 0, v_stop},     {"LOGIN", 0, v_login},   {"LOGOUT", 0, v_logout}, {"MRI", 0, v_mri},
-    {"LOG", 0, v_log},       {"SIM", 0, v_sim},
+    {"LOG", 0, v_log},       {"SIM", 0, v_sim},       {"ECAP", 0, v_ecap},
 };
 
 void fw_dispatch(fw_device_t *d, const fw_request_t *r)
@@ -1287,7 +1518,13 @@ void fw_dispatch(fw_device_t *d, const fw_request_t *r)
                 fw_buf_kv_str(&d->rb, "NEED", "CLINICIAN");
                 return;
             }
+            if (d->fam->loop_modes) {
+                fw_loop_advance(d, hal_now_us()); /* the loop's time up to now, then the verb */
+            }
             verbs[i].fn(d, r);
+            if (d->fam->loop_modes) {
+                fw_loop_sync(d);
+            }
             return;
         }
     }
@@ -1300,6 +1537,8 @@ void fw_after_reply(fw_device_t *d)
     d->after = FW_AFTER_NONE;
     if (after == FW_AFTER_LOG) {
         send_log(d, d->after_from);
+    } else if (after == FW_AFTER_SWEEP) {
+        send_sweep(d);
     } else if (after == FW_AFTER_REBOOT) {
         fw_batt_sync(d);
         fw_persist(d); /* the battery level survives the reset */
