@@ -51,7 +51,7 @@ typedef struct {
 int32_t hal_ecap_measure_uv(const fw_program_t *p, uint32_t lead_ohm, int32_t amp_ua, const fw_nerve_env_t *env,
                             uint64_t t_us);
 /* The ECAP threshold T in uA for p at t_us (ECAP T_UA=): the host's nerve knows it; a board
- * reports the threshold its last growth curve (ECAP SWEEP) showed, 0 before any. */
+ * that has no estimate of its own answers 0 (ECAP SWEEP's growth curve shows it). */
 int32_t hal_ecap_threshold_ua(const fw_program_t *p, uint32_t lead_ohm, const fw_nerve_env_t *env, uint64_t t_us);
 
 /* A diagnostic line for people (stderr on the host, nothing on a board). */

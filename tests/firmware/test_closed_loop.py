@@ -8,13 +8,18 @@ update with the closedloop package's ``step`` on ``VirtualNerve`` with no noise.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
+from stimsim.closedloop import VirtualNerve, clamp_for, step
+from stimsim.closedloop import defaults as CL
 from stimsim.engine import params as P
+from stimsim.engine.program import DeviceModel
+from stimsim.protocol.program_args import program_from_values
 
-from .stub_support import running
+from .stub_support import LOOP, running
 from .test_families import Line, Virtual, _session
 
 pytestmark = pytest.mark.usefixtures("stub_build")
@@ -92,3 +97,72 @@ def test_loop_keys_and_their_refusals_match_the_python_generator(family: P.Famil
         assert "('RULE', 'SENSE'), ('KEY', 'SENSE')" in joined and "('KEY', 'TARGET_UV'), ('MIN', '10')" in joined
     else:
         assert sum("BAD_ARG', [('KEY', 'LOOP')]" in line for line in want) > 100
+
+
+# --- the loop itself ---------------------------------------------------------------------
+
+_UPDATES = 10_000
+#: sitting, then lying on the back, a cough while lying, back to sitting (update indexes)
+_SCHEDULE = ((0, "sitting"), (3000, "supine"), (6000, "cough"), (8000, "sitting"))
+
+
+def _python_loop(wire: dict[str, str], updates: int) -> list[tuple[int, float]]:
+    """The engine's loop: closedloop.step on the device's VirtualNerve, with no noise."""
+    program, ack = program_from_values(wire, with_slot=False)
+    device = DeviceModel(family=P.Family.SCS_CL)
+    nerve = VirtualNerve.reference(program, 1.0, device, posture="sitting", noise_uv=0.0)
+    clamp = clamp_for(program, device, acknowledged=ack)
+    loop = program.closed_loop
+    assert loop is not None
+    per_cough = round(CL.COUGH_S * min(program.rate_hz, CL.MAX_UPDATE_HZ))
+    cough_until = -1
+    amp = program.amplitude_ua
+    out: list[tuple[int, float]] = []
+    for n in range(updates):
+        for at, what in _SCHEDULE:
+            if at == n and what == "cough":
+                cough_until = n + per_cough
+            elif at == n:
+                nerve.posture = what
+        nerve.cough = n < cough_until
+        ecap = nerve.measure(amp)
+        out.append((amp, ecap))
+        amp = step(amp, ecap, loop.target_uv, loop.gain_ua_per_uv, clamp)
+    return out
+
+
+def _stub_loop(wire: dict[str, str], updates: int) -> list[tuple[int, float]]:
+    schedule = ",".join(f"{what}@{at}" for at, what in _SCHEDULE)
+    args = [wire[k] for k in ("AMP", "PW", "RATE", "ELEC", "TARGET_UV", "GAIN", "AMP_MIN", "AMP_MAX")]
+    result = subprocess.run([str(LOOP), *args, str(updates), schedule], capture_output=True, text=True, timeout=60,
+                            check=True)
+    rows = [line.split() for line in result.stdout.splitlines()]
+    return [(int(a), int(q) / 65536.0) for a, q in rows]
+
+
+_PROGRAMS = {
+    "bipolar-t8": {"MODE": "TONIC", "AMP": "5000", "PW": "300", "RATE": "50", "ELEC": "4:-100,5:+50,6:+50",
+                   "LOOP": "ECAP", "SENSE": "7,8", "TARGET_UV": "40", "GAIN": "24", "AMP_MIN": "1000",
+                   "AMP_MAX": "8000"},
+    "monopolar-clamped": {"MODE": "TONIC", "AMP": "3000", "PW": "450", "RATE": "40", "ELEC": "12:-100,CASE:+100",
+                          "LOOP": "ECAP", "SENSE": "13,14", "TARGET_UV": "120", "GAIN": "37", "AMP_MIN": "2000",
+                          "AMP_MAX": "7000"},
+    "transverse-ringing": {"MODE": "TONIC", "AMP": "6000", "PW": "210", "RATE": "100", "ELEC": "3:-100,11:+100",
+                           "LOOP": "ECAP", "SENSE": "5,6", "TARGET_UV": "60", "GAIN": "45", "AMP_MIN": "0",
+                           "AMP_MAX": "12000"},
+}
+
+
+@pytest.mark.parametrize("name", list(_PROGRAMS))
+def test_stub_loop_matches_the_engines_loop_over_10000_updates(name: str) -> None:
+    wire = _PROGRAMS[name]
+    want = _python_loop(wire, _UPDATES)
+    got = _stub_loop(wire, _UPDATES)
+    assert len(got) == len(want) == _UPDATES
+    worst = max(abs(g[0] - w[0]) for g, w in zip(got, want, strict=True))
+    assert worst <= 1, f"{name}: the stub's amplitude is {worst} uA away from the engine's"
+    assert max(abs(g[1] - w[1]) for g, w in zip(got, want, strict=True)) <= 0.05
+    # the schedule moved the loop: lying down lowered the amplitude, the cough lowered it more
+    amps = [a for a, _ in want]
+    assert len(set(amps)) > 3
+    assert amps[5999] != amps[2999] and min(amps[6000:6060]) < amps[5999]
