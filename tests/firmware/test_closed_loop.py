@@ -168,3 +168,59 @@ def test_stub_loop_matches_the_engines_loop_over_10000_updates(name: str) -> Non
     if name == "monopolar-clamped":
         assert max(amps) == 6000 and amps[2999] == 6000  # AMP_MAX holds the loop while sitting
     assert amps[5999] != amps[2999] and min(amps[6000:6060]) < amps[5999]
+
+
+# --- the nerve's SIM controls and the ECAP verbs' refusals ---------------------------------
+
+
+def _sim_and_ecap_lines() -> list[Line]:
+    """What does not move with time: SIM's nerve controls and ECAP's refusals, in the
+    protocol's order of causes (syntax, then ranges, then state)."""
+    sweep = "SWEEP"
+    lines: list[Line] = [("ECAP", []), ("ECAP", [sweep, "FROM=1000", "TO=2000", "STEP=100"])]
+    lines += [("PROG", {**_ECAP, "SLOT": 1}), ("SELECT", {"SLOT": 1})]
+    for posture in ("SUPINE", "prone", "Standing", "HEADSTAND", "", "SITTING"):
+        lines += [("SIM", {"POSTURE": posture}), ("ECAP", [])]
+    for noise in ("0", "100", "101", "0.5", "2.25", "x", "1.1234567", "-1", "3"):
+        lines.append(("SIM", {"ECAP_NOISE": noise}))
+    for eps in ("0.49", "0.5", "2", "2.01", "5", "1.5", "one", "1"):
+        lines += [("SIM", {"EPS": eps}), ("ECAP", [])]
+    lines += [
+        ("SIM", ["COUGH"]), ("ECAP", []), ("SIM", ["COUGH", "COUGH"]), ("SIM", ["RESET", "COUGH"]),
+        ("SIM", ["COUGH", "RESET"]), ("SIM", ["POSTURE=SUPINE", "RESET"]), ("SIM", ["SPEED=x", "POSTURE=x"]),
+        ("SIM", ["EPS=5", "BATT=2000"]), ("SIM", ["EPS=5", "ECAP_NOISE=200"]), ("SIM", ["BATT=500", "EPS=9"]),
+        ("SIM", ["POSTURE=PRONE", "ECAP_NOISE=1", "EPS=1.25", "COUGH", "BATT=900"]),
+        ("SIM", ["EPS=1", "POSTURE=SITTING", "ECAP_NOISE=0"]),
+        ("ECAP", {"STREAM": "2"}), ("ECAP", {"STREAM": "1"}), ("ECAP", {"STREAM": "1"}), ("ECAP", {"STREAM": "0"}),
+        ("ECAP", ["FOO"]), ("ECAP", {"FROM": "1"}), ("ECAP", ["STREAM=1", "SWEEP"]),
+        ("ECAP", [sweep]), ("ECAP", [sweep, "FROM=1000"]), ("ECAP", [sweep, "FROM=1000", "TO=2000"]),
+        ("ECAP", [sweep, "FROM=x", "TO=2000", "STEP=100"]), ("ECAP", [sweep, "FROM=1000", "TO=2000", "STEP=+"]),
+        ("ECAP", [sweep, "FROM=1000", "TO=2000", "STEP=100", "AT=1"]),
+        ("ECAP", [sweep, "FROM=-1", "TO=2000", "STEP=100"]), ("ECAP", [sweep, "FROM=99000", "TO=2000", "STEP=100"]),
+        ("ECAP", [sweep, "FROM=3000", "TO=2000", "STEP=100"]), ("ECAP", [sweep, "FROM=0", "TO=99000", "STEP=100"]),
+        ("ECAP", [sweep, "FROM=0", "TO=9800", "STEP=98"]), ("ECAP", [sweep, "FROM=0", "TO=9800", "STEP=9801"]),
+        ("ECAP", [sweep, "FROM=0", "TO=9800", "STEP=0"]), ("ECAP", [sweep, "FROM=1000", "TO=1000", "STEP=1"]),
+        ("ECAP", [sweep, "FROM=1000", "TO=2000", "STEP=100"]),
+        ("PROG", {**_ECAP, "SLOT": 1, "AMP_MAX": 6000}), ("ECAP", [sweep, "FROM=1000", "TO=9000", "STEP=100"]),
+        ("PROG", {**_ECAP, "SLOT": 1, "PW": 1000, "AMP": 3000}),
+        ("ECAP", [sweep, "FROM=1000", "TO=99000", "STEP=1000"]),
+        ("PROG", {**_ECAP, "SLOT": 1, "PW": 1000, "AMP": 3000, "ACK": "CHARGE"}),
+        ("ECAP", [sweep, "FROM=1000", "TO=99000", "STEP=1000"]), ("ECAP", []),
+        ("LOGOUT", []), ("ECAP", [sweep, "FROM=x"]), ("ECAP", {"STREAM": "1"}), ("ECAP", {"STREAM": "0"}),
+    ]
+    return lines
+
+
+@pytest.mark.parametrize("family", list(P.Family), ids=[f.value for f in P.Family])
+def test_sim_nerve_controls_and_ecap_refusals_match_the_python_generator(family: P.Family) -> None:
+    lines = _sim_and_ecap_lines()
+    with running("--pty", "--family", family.value) as stub:
+        got = _session(stub, lines)
+    want = _session(Virtual(family), lines)
+    assert got == want
+    joined = "\n".join(want)
+    if family is P.Family.SCS_CL:
+        assert "('KEY', 'EPS'), ('MIN', '0.5'), ('MAX', '2')" in joined and "('POSTURE', 'PRONE')" in joined
+        assert "('REASON', 'STIM_OFF')" in joined and "('KEY', 'STEP'), ('MIN', '99'), ('MAX', '9800')" in joined
+    else:
+        assert "UNKNOWN_VERB" in joined and "('KEY', 'POSTURE')" in joined
