@@ -9,6 +9,7 @@ update with the closedloop package's ``step`` on ``VirtualNerve`` with no noise.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -224,3 +225,30 @@ def test_sim_nerve_controls_and_ecap_refusals_match_the_python_generator(family:
         assert "('REASON', 'STIM_OFF')" in joined and "('KEY', 'STEP'), ('MIN', '99'), ('MAX', '9800')" in joined
     else:
         assert "UNKNOWN_VERB" in joined and "('KEY', 'POSTURE')" in joined
+
+
+def test_the_running_stub_holds_the_ecap_through_a_posture_change() -> None:
+    """Over the wire, in the device's own time: the loop settles where the engine's loop
+    settles, sitting and then lying down, and STATUS reports the loop's amplitude."""
+    wire = _PROGRAMS["bipolar-t8"]
+    settled = {posture: amp for posture, amp in (("sitting", _python_loop(wire, 2000)[1999][0]),
+                                                  ("supine", _python_loop(wire, 6000)[5999][0]))}
+    with running("--pty", "--family", "SCS-CL") as stub:
+        stub.request("HELLO")
+        stub.login()
+        assert stub.request("PROG", {"SLOT": 1, **wire}).ok
+        assert stub.request("SELECT", {"SLOT": 1}).ok
+        assert stub.request("SIM", {"ECAP_NOISE": "0", "POSTURE": "SITTING"}).ok
+        assert stub.request("STIM", ["ON"]).ok
+        for posture in ("sitting", "supine"):
+            assert stub.request("SIM", {"POSTURE": posture.upper()}).ok
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline and stub.request("STATUS").get("AMP") != str(settled[posture]):
+                time.sleep(0.05)
+            assert stub.request("STATUS").get("AMP") == str(settled[posture]), posture
+            time.sleep(0.1)  # a few more updates: the last one measured at the settled amplitude
+            reading = stub.request("ECAP")
+            assert reading.get("AMP") == str(settled[posture]), reading
+            assert reading.get("ECAP_UV") == "40" and reading.get("LOOP") == "1", reading
+        assert stub.request("STIM", ["OFF"]).ok
+        assert stub.request("STATUS").get("AMP") == wire["AMP"]  # the program's amplitude again
