@@ -252,3 +252,16 @@ def test_the_running_stub_holds_the_ecap_through_a_posture_change() -> None:
             assert reading.get("ECAP_UV") == "40" and reading.get("LOOP") == "1", reading
         assert stub.request("STIM", ["OFF"]).ok
         assert stub.request("STATUS").get("AMP") == wire["AMP"]  # the program's amplitude again
+
+
+def test_the_stream_goes_on_through_a_cycling_pause() -> None:
+    """!ECAP comes ten times a second while stimulating, also while cycling holds the pulses."""
+    with running("--pty", "--family", "SCS-CL") as stub:
+        stub.request("HELLO")
+        stub.login()
+        assert stub.request("PROG", {**_BASE, "SLOT": 1, "CYCLE_ON_MS": 1000, "CYCLE_OFF_MS": 60000}).ok
+        assert stub.request("SELECT", {"SLOT": 1}).ok
+        assert stub.request("ECAP", {"STREAM": "1"}).ok
+        assert stub.request("STIM", ["ON"]).ok
+        events = [e for e in stub.events_for(3.0) if e.name == "ECAP"]  # 1 s of pulses, 2 s of pause
+        assert 24 <= len(events) <= 36, len(events)
