@@ -1,5 +1,7 @@
 """STATUS round trip over a pty: the C firmware stub beside a raw pty echo and the Python
-emulator, 1000 round trips each, median and p99 (target: the stub's median <= 0.2 ms).
+emulator, 1000 round trips each, median and p99 (target: the stub's median <= 0.2 ms); and the
+stub's closed loop: updates per second of its fixed-point loop with the host build's virtual
+nerve (build/stimfw-loop; target: at least the 100 updates a second the loop runs at).
 
 Run alone with ``python benchmarks/bench_firmware.py`` (it runs ``make -C firmware_stub``
 first); ``run()`` returns the rows (figure name, value, unit and target text).
@@ -18,10 +20,18 @@ import time
 import tty
 from pathlib import Path
 
+from timing import best_ms
+
+from stimsim.closedloop import defaults as CL
 from stimsim.conformance.port_command import started_device
 
 REPO = Path(__file__).resolve().parents[1]
 STUB = REPO / "firmware_stub" / "build" / "stimfw-host"
+LOOP = REPO / "firmware_stub" / "build" / "stimfw-loop"
+LOOP_UPDATES = 200_000
+#: the example program: contact 4 against 5 and 6, 300 us, 50 Hz, TARGET 40 uV, GAIN 24, 1..8 mA
+LOOP_ARGS = ("5000", "300", "50", "4:-100,5:+50,6:+50", "40", "24", "1000", "8000")
+TARGET_UPDATES_PER_S = CL.MAX_UPDATE_HZ
 ROUND_TRIPS = 1000
 WARMUP = 50
 TARGET_MEDIAN_MS = 0.2
@@ -109,9 +119,21 @@ def _stats(name: str, times: list[float], target: str = "") -> list[Row]:
             (f"{name}: STATUS round trip p99", p99, "ms")]
 
 
+def _loop_updates_per_s() -> float:
+    """Updates a second of the stub's loop (measure on the virtual nerve, then the update),
+    sitting then lying down, the best of a few runs of ``LOOP_UPDATES`` updates."""
+    command = [str(LOOP), *LOOP_ARGS, str(LOOP_UPDATES), f"sitting@0,supine@{LOOP_UPDATES // 2}", "--quiet"]
+    ms = best_ms(lambda: subprocess.run(command, check=True, capture_output=True), repeats=5)
+    return LOOP_UPDATES / (ms / 1000.0)
+
+
 def run() -> list[Row]:
-    subprocess.run(["make", "-C", str(REPO / "firmware_stub"), "host"], check=True, capture_output=True)
+    subprocess.run(["make", "-C", str(REPO / "firmware_stub"), "host", "loop"], check=True, capture_output=True)
     rows: list[Row] = []
+    rate = _loop_updates_per_s()
+    met = "met" if rate >= TARGET_UPDATES_PER_S else "NOT met"
+    rows.append(("C stub closed loop (fixed point, host nerve)", rate,
+                 f"updates/s (target >= {TARGET_UPDATES_PER_S}, real time: {met})"))
     stub = _measure_device([str(STUB), "--pty"])
     ok = statistics.median(stub) * 1e3 <= TARGET_MEDIAN_MS
     rows += _stats("C stub (stimfw-host --pty)", stub,

@@ -487,6 +487,8 @@ void fw_reboot(fw_device_t *d)
     d->mri = 0;
     d->test_on = 0;
     d->evn = 0;
+    d->run.on = 0;   /* the closed loop's run and stream are RAM; its nerve is environment */
+    d->stream = 0;
     load_state(d);
     fw_batt_init(&d->batt, d->port.chem, d->img.p.batt_e_pj, d->img.p.batt_eos);
     /* the simulated environment (speed, charger, heat) is not the device's to forget */
@@ -532,6 +534,7 @@ void fw_init(fw_device_t *d, const fw_port_t *port, const fw_verbs_t *verbs)
         d->port.batt_persist_step = 1;
     }
     d->batt.speed_micro = 1000000u;
+    fw_loop_env_defaults(d);
     fw_line_reset(&d->lb);
     fw_reboot(d);
 }
@@ -764,6 +767,7 @@ void fw_link_reset(fw_device_t *d)
     d->role = FW_ROLE_PATIENT;
     d->nonce_valid = 0;
     d->strict = 0;
+    d->stream = 0;
     fw_test_end(d, 0);
     fw_events_flush(d); /* what the output stage reported (a fault stop) goes to the new client */
 }
@@ -776,6 +780,12 @@ void fw_poll(fw_device_t *d, uint64_t horizon_us)
     if (now >= d->next_housekeeping_us || (d->test_on && now - d->test_lease_us >= FW_TEST_LEASE_US)) {
         housekeeping(d);
         fw_events_flush(d);
+    }
+    if (d->fam->loop_modes) {
+        fw_loop_advance(d, now);
+        if (d->evn) {
+            fw_events_flush(d);
+        }
     }
     while (d->stim_on && (e = fw_sched_peek(&d->sched)) != 0) {
         uint64_t due = d->t0_us + e->t_us;

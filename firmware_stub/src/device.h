@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include "battery.h"
 #include "codec.h"
+#include "hal.h"
+#include "loop.h"
 #include "program.h"
 #include "sched.h"
 #include "store.h"
@@ -85,6 +87,14 @@ typedef struct fw_device {
     fw_sched_t sched;
     uint64_t t0_us;
     uint8_t limited;       /* compliance limited (active program) */
+    uint8_t test_ack;      /* the TEST settings came with ACK=CHARGE */
+    /* closed loop (a family with loop_modes) */
+    fw_nerve_env_t nerve;  /* SIM POSTURE / COUGH / ECAP_NOISE / EPS: environment, kept over resets */
+    fw_loop_run_t run;
+    uint8_t stream;        /* ECAP STREAM=1 */
+    uint64_t stream_next_us;
+    int32_t sweep_from, sweep_step; /* ECAP SWEEP's points, sent after its reply */
+    uint16_t sweep_n;
     /* battery */
     fw_batt_t batt;
     uint64_t batt_last_us;

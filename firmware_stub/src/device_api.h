@@ -35,6 +35,15 @@ void fw_output_amp_changed(fw_device_t *d);
 void fw_faults_changed(fw_device_t *d);
 void fw_test_end(fw_device_t *d, const char *reason);
 
+/* the closed loop (ecap_run.c): the run follows the output; time runs its updates and the
+ * !ECAP stream; the amplitude and ECAP of the moment */
+uint8_t fw_active_ack(const fw_device_t *d);
+void fw_loop_sync(fw_device_t *d);
+void fw_loop_advance(fw_device_t *d, uint64_t now_us);
+int32_t fw_output_amp(const fw_device_t *d);
+int32_t fw_loop_reading(fw_device_t *d, uint64_t now_us, int32_t *amp_ua);
+void fw_loop_env_defaults(fw_device_t *d);
+
 /* battery and power */
 void fw_batt_apply_events(fw_device_t *d, unsigned ev);
 void fw_batt_sync(fw_device_t *d);

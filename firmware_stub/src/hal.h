@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "program.h"
 #include "sched.h"
 
 /* Monotonic microseconds since power-up. */
@@ -34,6 +35,24 @@ int hal_store_write(unsigned bank, const void *buf, size_t len);
 void hal_phase_begin(uint64_t t0_us);
 void hal_phase_edge(uint64_t t0_us, const fw_edge_t *e);
 void hal_phase_off(uint64_t now_us);
+
+/* The closed loop's measurement (family SCS-CL). After a pulse of amp_ua (as programmed;
+ * the output stage limits it to what the rail delivers) under program p, the evoked
+ * compound action potential on p's sense contacts (p->loop.sense), in microvolts as Q16.16
+ * fixed point (loop.h: uV * 2^16). A board reads its ECAP amplifier through its ADC; the
+ * host build answers from its virtual nerve, which the SIM controls in env move (a board
+ * ignores env). t_us is the pulse's time (a cough covers [start, start + 1 s)). */
+typedef struct {
+    uint8_t posture;          /* FW_NERVE_POSTURE_WIRE_TABLE index */
+    uint64_t cough_until_us;  /* a cough until then (0: none) */
+    uint64_t noise_micro;     /* Gaussian noise sigma, uV x 1e6 */
+    uint64_t eps_micro;       /* the patient's threshold factor x 1e6 */
+} fw_nerve_env_t;
+int32_t hal_ecap_measure_uv(const fw_program_t *p, uint32_t lead_ohm, int32_t amp_ua, const fw_nerve_env_t *env,
+                            uint64_t t_us);
+/* The ECAP threshold T in uA for p at t_us (ECAP T_UA=): the host's nerve knows it; a board
+ * that has no estimate of its own answers 0 (ECAP SWEEP's growth curve shows it). */
+int32_t hal_ecap_threshold_ua(const fw_program_t *p, uint32_t lead_ohm, const fw_nerve_env_t *env, uint64_t t_us);
 
 /* A diagnostic line for people (stderr on the host, nothing on a board). */
 void hal_diag(const char *text);

@@ -1,6 +1,6 @@
 /* program.c -- see program.h. The order of checks follows check_program(): the family's
- * mode, ranges (table order), recharge, cycling pair, limits' ranges, grids, electrodes,
- * fit, limits, safety. */
+ * mode, ranges (table order), recharge, cycling pair, limits' ranges, the loop keys' ranges,
+ * grids, electrodes, fit, limits, the sense contacts, safety. */
 #include "program.h"
 #include "fwmath.h"
 
@@ -8,6 +8,14 @@ const char *const fw_mode_wire[FW_MODE_COUNT] = FW_MODE_WIRE_TABLE;
 const char *const fw_recharge_wire[2] = FW_RECHARGE_WIRE_TABLE;
 const char *const fw_param_wire[FW_P_COUNT] = FW_PARAM_WIRE_TABLE;
 const char *const fw_family_wire[FW_FAMILY_COUNT] = FW_FAMILY_WIRE_TABLE;
+const char *const fw_loop_wire[FW_LK_COUNT] = FW_LOOP_WIRE_TABLE;
+const char *const fw_loop_mode_wire[2] = FW_LOOP_MODE_WIRE_TABLE;
+
+typedef struct {
+    uint8_t ranged;
+    int32_t min, max, def;
+} loop_spec_t;
+static const loop_spec_t loop_spec[FW_LK_COUNT] = FW_LOOP_SPEC_TABLE;
 
 static const fw_family_t family_table[FW_FAMILY_COUNT] = FW_FAMILY_TABLE;
 
@@ -110,6 +118,76 @@ int64_t fw_amp_patient_step(const fw_family_t *f, int64_t value, int32_t steps)
         return fw_grid_moved(&f->grid[FW_P_AMP], value, steps);
     }
     return value + (int64_t)steps * FW_AMP_PATIENT_STEP_UA;
+}
+
+static void problem(fw_problem_t *out, const char *code, const char *rule, const char *key);
+static void problem_range(fw_problem_t *out, const char *rule, const char *key, int64_t lo, int64_t hi);
+
+/* ---- closed-loop keys ---- */
+
+void fw_loop_keys_default(fw_loop_keys_t *k)
+{
+    unsigned i;
+    k->given = 0;
+    k->sense[0] = k->sense[1] = FW_SENSE_NONE;
+    for (i = 0; i < FW_LK_COUNT; i++) {
+        k->v[i] = loop_spec[i].def;
+    }
+}
+
+int fw_prog_closed(const fw_program_t *p) { return p->loop.given && p->loop.v[FW_LK_LOOP] == FW_LOOP_MODE_ECAP; }
+
+uint8_t fw_cathode_lead(const fw_family_t *f, const fw_program_t *p)
+{
+    uint8_t lead, i, best = 0;
+    int32_t best_current = 0;
+    for (lead = 1; lead <= f->nleads; lead++) {
+        int32_t current = 0;
+        for (i = 0; i < p->npairs && i < FW_MAX_PAIRS; i++) {
+            uint8_t c = p->pairs[i].contact;
+            if (c <= FW_N_CONTACTS && f->lead_of[c] == lead && p->pairs[i].percent < 0) {
+                current -= p->pairs[i].percent;
+            }
+        }
+        if (current > 0 && current > best_current) {
+            best_current = current;
+            best = lead;
+        }
+    }
+    return best;
+}
+
+/* OUT_OF_RANGE KEY= MIN= MAX= for a loop key outside its range, in the table's order. */
+static int loop_range_checks(const fw_program_t *p, fw_problem_t *out)
+{
+    unsigned k;
+    for (k = 0; p->loop.given && k < FW_LK_COUNT; k++) {
+        if (loop_spec[k].ranged && (p->loop.v[k] < loop_spec[k].min || p->loop.v[k] > loop_spec[k].max)) {
+            problem_range(out, NULL, fw_loop_wire[k], loop_spec[k].min, loop_spec[k].max);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* SENSE: two different contacts of the cathode's lead, neither in the configuration. */
+static int sense_checks(const fw_family_t *f, const fw_program_t *p, fw_problem_t *out)
+{
+    uint8_t lead, i;
+    int bad = 0;
+    if (!p->loop.given || p->loop.sense[0] == FW_SENSE_NONE || !f->loop_modes) {
+        return 0;
+    }
+    lead = fw_cathode_lead(f, p);
+    bad = p->loop.sense[0] == p->loop.sense[1] || lead == 0;
+    for (i = 0; i < 2 && !bad; i++) {
+        uint8_t c = p->loop.sense[i];
+        bad = c < 1 || c > FW_N_CONTACTS || f->lead_of[c] != lead || fw_prog_uses_contact(p, c);
+    }
+    if (bad) {
+        problem(out, "OUT_OF_RANGE", "SENSE", fw_loop_wire[FW_LK_SENSE]);
+    }
+    return bad;
 }
 
 /* ---- electrodes ---- */
@@ -573,9 +651,10 @@ void fw_prog_check(const fw_family_t *f, const fw_program_t *p, uint32_t lead_oh
         problem(out, "BAD_ARG", NULL, "MODE");
         return;
     }
-    /* OUT_OF_RANGE causes in the contract's order: range, grid, ELECTRODES, FIT, LIMITS */
-    if (range_checks(f, p, out) || grid_checks(f, p, out) || electrode_checks(f, p, out) || fit_checks(p, out) ||
-        limit_checks(f, p, out)) {
+    /* OUT_OF_RANGE causes in the contract's order: range (the loop keys' after the limits'), grid,
+     * ELECTRODES, FIT, LIMITS, SENSE */
+    if (range_checks(f, p, out) || loop_range_checks(p, out) || grid_checks(f, p, out) ||
+        electrode_checks(f, p, out) || fit_checks(p, out) || limit_checks(f, p, out) || sense_checks(f, p, out)) {
         return;
     }
     if (p->v[FW_P_AMP] <= fw_param_spec(f, p->mode, FW_P_AMP)->max) {

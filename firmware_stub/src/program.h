@@ -17,6 +17,15 @@ typedef struct {
     int16_t percent;  /* signed share, cathodes negative (range checked by validation) */
 } fw_pair_t;
 
+/* A program's closed-loop keys (params.LOOP_TABLE): only a family with a loop takes them. */
+typedef struct {
+    uint8_t given;                  /* any loop key was given: READ reports LOOP, TARGET_UV, GAIN */
+    uint8_t sense[2];               /* SENSE=a,b as parsed (0..99); sense[0] == 0xFF: not given */
+    int32_t v[FW_LK_COUNT];         /* by FW_LK_*: LOOP's FW_LOOP_MODE_*, TARGET_UV, GAIN (table defaults) */
+} fw_loop_keys_t;
+
+#define FW_SENSE_NONE 0xFFu
+
 typedef struct {
     uint8_t mode;                   /* FW_MODE_* */
     uint8_t recharge;               /* FW_RECHARGE_* */
@@ -26,6 +35,7 @@ typedef struct {
     int32_t lim[FW_LIMIT_COUNT];    /* clinician limits (amplitude ones default to the range) */
     fw_pair_t pairs[FW_MAX_PAIRS];  /* sorted by contact */
     char name[FW_NAME_MAX + 1];     /* spaces as spaces ('_' on the wire) */
+    fw_loop_keys_t loop;            /* closed-loop keys (none given: open loop) */
 } fw_program_t;
 
 /* A refusal: protocol code and its reply arguments (" RULE=FIT KEY=PW MAX=480"). */
@@ -80,11 +90,14 @@ typedef struct {
     double contact_area_cm2;
     uint32_t patient_grid;       /* bit FW_P_*: a patient step moves to the next grid point */
     uint8_t lead_of[FW_N_CONTACTS + 1]; /* contact -> its lead 1..nleads; 0: no such contact */
+    uint8_t loop_modes;          /* bit FW_MODE_*: modes with LOOP=ECAP; 0: no closed loop (no loop keys) */
     fw_param_spec_t spec[FW_MODE_COUNT][FW_P_COUNT];
     fw_grid_t grid[FW_P_COUNT];
 } fw_family_t;
 
 extern const char *const fw_family_wire[FW_FAMILY_COUNT];
+extern const char *const fw_loop_wire[FW_LK_COUNT];
+extern const char *const fw_loop_mode_wire[2];
 /* The family by FW_FAMILY_* (an unknown index gives the default family). */
 const fw_family_t *fw_family(uint8_t family);
 int fw_family_has_mode(const fw_family_t *f, uint8_t mode);
@@ -123,6 +136,13 @@ void fw_prog_check(const fw_family_t *f, const fw_program_t *p, uint32_t lead_oh
  * only when check_density. Used by AMP. */
 void fw_prog_check_safety(const fw_family_t *f, const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm,
                           int check_density, fw_problem_t *out);
+
+/* The loop keys' defaults (none given). */
+void fw_loop_keys_default(fw_loop_keys_t *k);
+/* The program runs the ECAP loop (LOOP=ECAP). */
+int fw_prog_closed(const fw_program_t *p);
+/* The lead (1..nleads) carrying the most cathodic current, the first on a tie; 0: none. */
+uint8_t fw_cathode_lead(const fw_family_t *f, const fw_program_t *p);
 
 void fw_prog_compliance(const fw_program_t *p, int32_t amp_ua, uint32_t lead_ohm, fw_compliance_t *out);
 /* Q, D, k per contact of the configuration at the delivered amplitude, with the family's

@@ -12,7 +12,7 @@
 
 #define FW_STORE_BANK_SIZE 8192u
 #define FW_STORE_MAGIC 0x31574653u /* "SFW1" */
-#define FW_STORE_VERSION 2u         /* 2: PIN record instead of digits; lockout persisted */
+#define FW_STORE_VERSION 3u         /* 2: PIN record instead of digits; lockout persisted; 3: loop keys */
 #define FW_DEVREC_MAGIC 0x44574653u /* "SFWD" */
 #define FW_DEVREC_VERSION 1u
 #define FW_STORE_DEVICE_AREA 2u     /* hal_store_* area of the device record (hal.h) */
@@ -23,6 +23,7 @@ enum { FW_LOG_PROG = 1, FW_LOG_ERASE, FW_LOG_SELECT, FW_LOG_STIM, FW_LOG_AMP, FW
 typedef struct {
     uint8_t used;
     int32_t clin_amp_ua;   /* AMP at the PROG write (the acknowledged amplitude) */
+    uint8_t ack;           /* written with ACK=CHARGE: the closed loop may enter the charge-density zone */
     fw_program_t prog;     /* prog.v[FW_P_AMP] is the slot's current amplitude */
 } fw_slot_t;
 

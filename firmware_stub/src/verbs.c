@@ -7,9 +7,9 @@
 #include "verbs.h"
 
 /* what a verb leaves for after its reply (d->after) */
-enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT };
+enum { FW_AFTER_NONE = 0, FW_AFTER_LOG, FW_AFTER_REBOOT, FW_AFTER_SWEEP };
 
-#define MAX_KEYS 24
+#define MAX_KEYS 28
 #define MAX_TOKENS 4
 
 /* Where each known key / token of a verb sits among the request's arguments. */
@@ -158,7 +158,6 @@ static void v_hello(fw_device_t *d, const fw_request_t *r)
 
 static void v_status(fw_device_t *d, const fw_request_t *r)
 {
-    const fw_program_t *p = fw_active_prog(d);
     args_t a;
     collect(r, 0, 0, 0, 0, &a);
     if (plain_args_bad(d, &a)) {
@@ -168,7 +167,7 @@ static void v_status(fw_device_t *d, const fw_request_t *r)
     fw_reply_ok(d);
     fw_buf_kv_str(&d->rb, "STIM", d->stim_on ? "ON" : "OFF");
     fw_buf_kv_i64(&d->rb, "SLOT", d->img.p.active_slot);
-    fw_buf_kv_i64(&d->rb, "AMP", p ? p->v[FW_P_AMP] : 0);
+    fw_buf_kv_i64(&d->rb, "AMP", fw_output_amp(d));
     fw_buf_kv_i64(&d->rb, "BATT", fw_batt_permille(&d->batt));
     fw_buf_kv_i64(&d->rb, "CHG", d->batt.charging);
     fw_buf_kv_str(&d->rb, "ROLE", role_name(d->role));
@@ -179,15 +178,75 @@ static void v_status(fw_device_t *d, const fw_request_t *r)
 
 /* ---- PROG and TEST ---- */
 
+/* the closed-loop keys (params.LOOP_TABLE) follow ELEC, as in protocol.program_args.PROGRAM_KEYS */
+#define K_LOOP0 (K_ELEC + 1)
 enum { K_SLOT, K_MODE, K_AMP, K_PW, K_RATE, K_IPG, K_RECHARGE, K_BURST_N, K_INTRA, K_CON, K_COFF, K_RAMP, K_ELEC,
-       K_AMP_MIN, K_AMP_MAX, K_PW_MIN, K_PW_MAX, K_RATE_MIN, K_RATE_MAX, K_NAME, K_ACK, K_COUNT };
+       K_AMP_MIN = K_LOOP0 + FW_LK_COUNT, K_AMP_MAX, K_PW_MIN, K_PW_MAX, K_RATE_MIN, K_RATE_MAX, K_NAME, K_ACK,
+       K_COUNT };
 static const char *const prog_keys[K_COUNT] = {
     "SLOT", "MODE", "AMP", "PW", "RATE", "IPG", "RECHARGE", "BURST_N", "INTRA_HZ", "CYCLE_ON_MS", "CYCLE_OFF_MS",
-    "RAMP_MS", "ELEC", "AMP_MIN", "AMP_MAX", "PW_MIN", "PW_MAX", "RATE_MIN", "RATE_MAX", "NAME", "ACK"};
-/* which FW_P_* a numeric key fills (-1: not a parameter) */
-static const int8_t prog_param[K_COUNT] = {-1, -1, FW_P_AMP, FW_P_PW, FW_P_RATE, FW_P_IPG, -1, FW_P_BURST_N,
-                                           FW_P_INTRA, FW_P_CYCLE_ON, FW_P_CYCLE_OFF, FW_P_RAMP, -1,
-                                           -1, -1, -1, -1, -1, -1, -1, -1};
+    "RAMP_MS", "ELEC", FW_LOOP_WIRE_LIST, "AMP_MIN", "AMP_MAX", "PW_MIN", "PW_MAX", "RATE_MIN", "RATE_MAX", "NAME",
+    "ACK"};
+/* which FW_P_* a numeric key fills (-1: not a parameter; the loop keys are set apart) */
+static int8_t prog_param(unsigned k)
+{
+    static const int8_t head[K_ELEC + 1] = {-1, -1, FW_P_AMP, FW_P_PW, FW_P_RATE, FW_P_IPG, -1, FW_P_BURST_N,
+                                            FW_P_INTRA, FW_P_CYCLE_ON, FW_P_CYCLE_OFF, FW_P_RAMP, -1};
+    return k <= K_ELEC ? head[k] : -1;
+}
+
+/* SENSE=a,b: one or two digits each (program_args._PAIR_RE). 1 when well formed. */
+static int parse_sense(const char *s, size_t n, uint8_t out[2])
+{
+    size_t comma = 0;
+    uint32_t a, b;
+    while (comma < n && s[comma] != ',') {
+        comma++;
+    }
+    if (comma < 1 || comma > 2 || n - comma - 1 < 1 || n - comma - 1 > 2 || !fw_parse_uint(s, comma, &a) ||
+        !fw_parse_uint(s + comma + 1, n - comma - 1, &b)) {
+        return 0;
+    }
+    out[0] = (uint8_t)a;
+    out[1] = (uint8_t)b;
+    return 1;
+}
+
+/* The loop keys' values, in the table's order (program_args.closed_loop_from_values). */
+static int parse_loop_keys(fw_device_t *d, const fw_request_t *r, const args_t *a, fw_loop_keys_t *k)
+{
+    unsigned i;
+    fw_loop_keys_default(k);
+    for (i = 0; i < FW_LK_COUNT; i++) {
+        int16_t at = a->key_at[K_LOOP0 + i];
+        const fw_arg_t *arg;
+        int ok = 1;
+        if (at < 0) {
+            continue;
+        }
+        k->given = 1;
+        arg = &r->args[at];
+        if (i == FW_LK_LOOP) {
+            int m;
+            ok = 0;
+            for (m = 0; m < 2; m++) {
+                if (fw_arg_value_is(r, arg, fw_loop_mode_wire[m])) {
+                    k->v[i] = m;
+                    ok = 1;
+                }
+            }
+        } else if (i == FW_LK_SENSE) {
+            ok = parse_sense(fw_arg_val(r, arg), arg->val_len, k->sense);
+        } else {
+            ok = arg_int(r, at, &k->v[i]);
+        }
+        if (!ok) {
+            fw_reply_bad_arg(d, at);
+            return 0;
+        }
+    }
+    return 1;
+}
 
 static int find_mode(const fw_request_t *r, const fw_arg_t *arg)
 {
@@ -228,6 +287,13 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
     if (plain_args_bad(d, &a)) {
         return 0;
     }
+    /* the loop keys on a family without a loop, however they are written */
+    for (i = 0; !d->fam->loop_modes && i < FW_LK_COUNT; i++) {
+        if (a.key_at[K_LOOP0 + i] >= 0) {
+            fw_reply_err_key(d, "BAD_ARG", fw_loop_wire[FW_LK_LOOP]);
+            return 0;
+        }
+    }
     for (i = with_slot ? 0u : 1u; i < sizeof required; i++) {
         if (a.key_at[required[i]] < 0) {
             fw_reply_err_key(d, "BAD_ARG", prog_keys[required[i]]);
@@ -267,8 +333,8 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
             ok = arg_int(r, at, &v);
             if (k == K_SLOT) {
                 *slot = v;
-            } else if (prog_param[k] >= 0) {
-                p->v[prog_param[k]] = v;
+            } else if (prog_param(k) >= 0) {
+                p->v[prog_param(k)] = v;
             } else {
                 p->lim[k - K_AMP_MIN] = v;
                 p->lim_set = (uint8_t)(p->lim_set | (1u << (k - K_AMP_MIN)));
@@ -279,6 +345,9 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
             fw_reply_bad_arg(d, at);
             return 0;
         }
+    }
+    if (!parse_loop_keys(d, r, &a, &p->loop)) {
+        return 0;
     }
     if (a.key_at[K_NAME] >= 0) {
         const fw_arg_t *arg = &r->args[a.key_at[K_NAME]];
@@ -300,11 +369,20 @@ static int parse_program(fw_device_t *d, const fw_request_t *r, int with_slot, f
     }
     /* ... burst keys outside burst, missing ones in burst ... */
     for (i = K_BURST_N; i <= K_INTRA; i++) {
-        int used = fw_param_spec(d->fam, p->mode, (unsigned)prog_param[i])->used;
+        int used = fw_param_spec(d->fam, p->mode, (unsigned)prog_param(i))->used;
         if (used != (a.key_at[i] >= 0)) {
             fw_reply_err_key(d, "BAD_ARG", prog_keys[i]);
             return 0;
         }
+    }
+    /* ... LOOP=ECAP outside the loop's modes, LOOP=ECAP without SENSE ... */
+    if (fw_prog_closed(p) && !((d->fam->loop_modes >> p->mode) & 1u)) {
+        fw_reply_err_key(d, "BAD_ARG", fw_loop_wire[FW_LK_LOOP]);
+        return 0;
+    }
+    if (fw_prog_closed(p) && p->loop.sense[0] == FW_SENSE_NONE) {
+        fw_reply_err_key(d, "BAD_ARG", fw_loop_wire[FW_LK_SENSE]);
+        return 0;
     }
     /* ... and contacts that do not exist (on this family: DRG and ETS have no case) */
     for (i = 0; elec > 0 && i < p->npairs; i++) {
@@ -348,6 +426,7 @@ static void v_prog(fw_device_t *d, const fw_request_t *r)
     s = &d->img.p.slots[(slot - 1) % FW_N_SLOTS];
     s->used = 1;
     s->clin_amp_ua = p.v[FW_P_AMP];
+    s->ack = (uint8_t)ack;
     s->prog = p;
     fw_log_add(d, FW_LOG_PROG, (uint8_t)slot, d->role);
     d->img.p.defaults_flag = 0;
@@ -392,6 +471,7 @@ static void v_test(fw_device_t *d, const fw_request_t *r)
         return;
     }
     d->test_prog = p;
+    d->test_ack = (uint8_t)ack;
     d->test_clin_amp = p.v[FW_P_AMP];
     d->test_on = 1;
     d->test_lease_us = hal_now_us();
@@ -436,6 +516,19 @@ static void v_read(fw_device_t *d, const fw_request_t *r)
     fw_buf_kv_i64(&d->rb, "RAMP_MS", p->v[FW_P_RAMP]);
     fw_buf_str(&d->rb, " ELEC=");
     fw_elec_format(&d->rb, p->pairs, p->npairs);
+    if (p->loop.given) {
+        fw_buf_kv_str(&d->rb, fw_loop_wire[FW_LK_LOOP], fw_loop_mode_wire[p->loop.v[FW_LK_LOOP] & 1]);
+        fw_buf_kv_i64(&d->rb, fw_loop_wire[FW_LK_TARGET_UV], p->loop.v[FW_LK_TARGET_UV]);
+        fw_buf_kv_i64(&d->rb, fw_loop_wire[FW_LK_GAIN], p->loop.v[FW_LK_GAIN]);
+        if (p->loop.sense[0] != FW_SENSE_NONE) {
+            fw_buf_str(&d->rb, " ");
+            fw_buf_str(&d->rb, fw_loop_wire[FW_LK_SENSE]);
+            fw_buf_char(&d->rb, '=');
+            fw_buf_u64(&d->rb, p->loop.sense[0]);
+            fw_buf_char(&d->rb, ',');
+            fw_buf_u64(&d->rb, p->loop.sense[1]);
+        }
+    }
     for (i = 0; i < FW_LIMIT_COUNT; i++) {
         if (i < 2 || (p->lim_set & (1u << i))) {
             fw_buf_kv_i64(&d->rb, fw_limit_wire(i), p->lim[i]);
@@ -1055,40 +1148,80 @@ static void apply_fault(fw_device_t *d, int kind, uint32_t contact)
     }
 }
 
+static int within(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi; }
+
+static const char *const posture_wire[FW_NERVE_POSTURE_COUNT] = FW_NERVE_POSTURE_WIRE_TABLE;
+
 static void v_sim(fw_device_t *d, const fw_request_t *r)
 {
-    enum { S_SPEED, S_FAULT, S_BATT, S_CHARGE };
-    static const char *const keys[] = {"SPEED", "FAULT", "BATT", "CHARGE"};
-    static const char *const toks[] = {"RESET"};
+    enum { S_SPEED, S_FAULT, S_BATT, S_CHARGE, S_POSTURE, S_NOISE, S_EPS, S_NKEYS };
+    static const char *const keys[S_NKEYS] = {"SPEED", "FAULT", "BATT", "CHARGE", "POSTURE", "ECAP_NOISE", "EPS"};
+    static const char *const toks[] = {"RESET", "COUGH"};
     args_t a;
-    uint64_t speed = 0;
+    uint64_t speed = 0, noise = 0, eps = 0;
     uint32_t contact = 0;
     int32_t level = 0;
-    int kind = 0, charge = 0;
-    unsigned i, first = FW_MAX_ARGS, any = 0;
+    int kind = 0, charge = 0, posture = -1;
+    unsigned i, first = FW_MAX_ARGS, first_nerve = FW_MAX_ARGS, any = 0;
     const fw_arg_t *arg;
-    collect(r, keys, 4, toks, 1, &a);
+    collect(r, keys, S_NKEYS, toks, 2, &a);
     if (plain_args_bad(d, &a)) {
         return;
     }
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < S_NKEYS; i++) {
         if (a.key_at[i] >= 0) {
             any = 1;
             first = (unsigned)a.key_at[i] < first ? (unsigned)a.key_at[i] : first;
+            if (i >= S_POSTURE && (unsigned)a.key_at[i] < first_nerve) {
+                first_nerve = (unsigned)a.key_at[i];
+            }
         }
     }
     if (a.tok_at[0] >= 0) {
-        if (any) {
-            fw_reply_bad_arg(d, (int)first);
+        if (any || a.tok_at[1] >= 0) {
+            fw_reply_bad_arg(d, any ? (int)first : a.tok_at[1]);
             return;
         }
         d->after = FW_AFTER_REBOOT;
         fw_reply_ok(d);
         return;
     }
-    if (!any) {
+    if (!any && a.tok_at[1] < 0) {
         fw_reply_err_key(d, "BAD_ARG", "SIM");
         return;
+    }
+    /* the nerve's controls: a family without a nerve does not take them */
+    if (first_nerve < FW_MAX_ARGS || a.tok_at[1] >= 0) {
+        if (!d->fam->loop_modes) {
+            fw_reply_bad_arg(d, first_nerve < FW_MAX_ARGS ? (int)first_nerve : a.tok_at[1]);
+            return;
+        }
+        if (a.key_at[S_POSTURE] >= 0) {
+            arg = &r->args[a.key_at[S_POSTURE]];
+            for (i = 0; i < FW_NERVE_POSTURE_COUNT; i++) {
+                if (fw_arg_value_is(r, arg, posture_wire[i])) {
+                    posture = (int)i;
+                }
+            }
+            if (posture < 0) {
+                fw_reply_bad_arg(d, a.key_at[S_POSTURE]);
+                return;
+            }
+        }
+        if (a.key_at[S_NOISE] >= 0) {
+            arg = &r->args[a.key_at[S_NOISE]];
+            if (!parse_speed(fw_arg_val(r, arg), arg->val_len, &noise)) {
+                fw_reply_bad_arg(d, a.key_at[S_NOISE]);
+                return;
+            }
+        }
+        if (a.key_at[S_EPS] >= 0) {
+            arg = &r->args[a.key_at[S_EPS]];
+            if (!parse_speed(fw_arg_val(r, arg), arg->val_len, &eps)) {
+                fw_reply_bad_arg(d, a.key_at[S_EPS]);
+                return;
+            }
+        }
     }
     /* malformed values, then ranges, then state: all before any change */
     if (a.key_at[S_SPEED] >= 0) {
@@ -1134,6 +1267,22 @@ static void v_sim(fw_device_t *d, const fw_request_t *r)
         reply_state(d, fw_batt_chem_name(d->batt.chem)); /* PRIMARY, or PACK: no charger */
         return;
     }
+    if (a.key_at[S_NOISE] >= 0 && !within(noise, FW_ECAP_NOISE_MIN_MICRO, FW_ECAP_NOISE_MAX_MICRO)) {
+        fw_reply_err_key(d, "OUT_OF_RANGE", "ECAP_NOISE");
+        fw_buf_str(&d->rb, " MIN=");
+        buf_speed(&d->rb, FW_ECAP_NOISE_MIN_MICRO);
+        fw_buf_str(&d->rb, " MAX=");
+        buf_speed(&d->rb, FW_ECAP_NOISE_MAX_MICRO);
+        return;
+    }
+    if (a.key_at[S_EPS] >= 0 && !within(eps, FW_EPS_MIN_MICRO, FW_EPS_MAX_MICRO)) {
+        fw_reply_err_key(d, "OUT_OF_RANGE", "EPS");
+        fw_buf_str(&d->rb, " MIN=");
+        buf_speed(&d->rb, FW_EPS_MIN_MICRO);
+        fw_buf_str(&d->rb, " MAX=");
+        buf_speed(&d->rb, FW_EPS_MAX_MICRO);
+        return;
+    }
     fw_batt_sync(d);
     fw_reply_ok(d);
     if (a.key_at[S_SPEED] >= 0) {
@@ -1160,8 +1309,182 @@ static void v_sim(fw_device_t *d, const fw_request_t *r)
         }
         fw_buf_kv_i64(&d->rb, "CHARGE", charge);
     }
+    if (posture >= 0) {
+        d->nerve.posture = (uint8_t)posture;
+        fw_buf_kv_str(&d->rb, "POSTURE", posture_wire[posture]);
+    }
+    if (a.key_at[S_NOISE] >= 0) {
+        d->nerve.noise_micro = noise;
+        fw_buf_str(&d->rb, " ECAP_NOISE=");
+        buf_speed(&d->rb, noise);
+    }
+    if (a.key_at[S_EPS] >= 0) {
+        d->nerve.eps_micro = eps;
+        fw_buf_str(&d->rb, " EPS=");
+        buf_speed(&d->rb, eps);
+    }
+    if (a.tok_at[1] >= 0) {
+        uint64_t until = hal_now_us() + FW_ECAP_COUGH_US; /* coughs do not stack: the later end holds */
+        d->nerve.cough_until_us = until > d->nerve.cough_until_us ? until : d->nerve.cough_until_us;
+        fw_buf_kv_str(&d->rb, "COUGH", "1");
+    }
     fw_persist(d);
     fw_output_amp_changed(d);
+}
+
+
+/* ---- ECAP (the closed-loop family) ---- */
+
+/* ECAP SWEEP FROM= TO= STEP= (clinician, stimulation on): N= now, one !ECAPPT per amplitude after. */
+static void ecap_sweep(fw_device_t *d, const fw_request_t *r)
+{
+    static const char *const keys[] = {"FROM", "TO", "STEP"};
+    static const char *const toks[] = {"SWEEP"};
+    args_t a;
+    int32_t v[3];
+    unsigned i;
+    const fw_program_t *p;
+    const fw_param_spec_t *spec;
+    fw_clamp_t c;
+    int64_t fewest, span, most;
+    if (d->role != FW_ROLE_CLINICIAN) {
+        fw_reply_err(d, "DENIED");
+        fw_buf_kv_str(&d->rb, "NEED", "CLINICIAN");
+        return;
+    }
+    collect(r, keys, 3, toks, 1, &a);
+    if (plain_args_bad(d, &a)) {
+        return;
+    }
+    for (i = 0; i < 3; i++) {
+        if (a.key_at[i] < 0) {
+            fw_reply_err_key(d, "BAD_ARG", keys[i]);
+            return;
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        if (!arg_int(r, a.key_at[i], &v[i])) {
+            fw_reply_bad_arg(d, a.key_at[i]);
+            return;
+        }
+    }
+    p = fw_active_prog(d);
+    if (!p) {
+        reply_state(d, "EMPTY");
+        return;
+    }
+    fw_loop_clamp(d->fam, p, d->img.p.impedance_default, fw_active_ack(d), 0, &c);
+    spec = fw_param_spec(d->fam, p->mode, FW_P_AMP);
+    if (v[0] < spec->min || v[0] > c.high_ua) {
+        reply_range(d, "FROM", spec->min, c.high_ua);
+        return;
+    }
+    if (v[1] < v[0] || v[1] > c.high_ua) {
+        reply_range(d, "TO", v[0], c.high_ua);
+        return;
+    }
+    span = (int64_t)v[1] - v[0];
+    fewest = (span + FW_SWEEP_MAX_POINTS - 2) / (FW_SWEEP_MAX_POINTS - 1);
+    fewest = fewest < 1 ? 1 : fewest;
+    most = span > fewest ? span : fewest;
+    if (v[2] < fewest || v[2] > most) {
+        reply_range(d, "STEP", fewest, most);
+        return;
+    }
+    if (!d->stim_on) {
+        reply_state(d, "STIM_OFF");
+        return;
+    }
+    fw_loop_sync(d);
+    d->sweep_from = v[0];
+    d->sweep_step = v[2];
+    d->sweep_n = (uint16_t)(span / v[2] + 1);
+    d->after = FW_AFTER_SWEEP;
+    fw_reply_ok(d);
+    fw_buf_kv_i64(&d->rb, "N", d->sweep_n);
+}
+
+static void send_sweep(fw_device_t *d)
+{
+    const fw_program_t *p = fw_active_prog(d);
+    uint16_t i;
+    uint64_t now = hal_now_us();
+    for (i = 0; p && i < d->sweep_n; i++) {
+        char line[FW_EV_MAX];
+        fw_buf_t b;
+        int32_t amp = d->sweep_from + (int32_t)i * d->sweep_step;
+        fw_buf_init(&b, line, sizeof line);
+        fw_event_begin(&b, "ECAPPT");
+        fw_buf_kv_i64(&b, "AMP", amp);
+        fw_buf_str(&b, " UV=");
+        fw_ecap_format(&b, hal_ecap_measure_uv(p, d->img.p.impedance_default, amp, &d->nerve, now));
+        if (fw_line_seal(&b)) {
+            hal_io_write(b.buf, b.len);
+        }
+    }
+}
+
+/* ECAP: the ECAP of the moment; ECAP STREAM=1/0; ECAP SWEEP. Other families do not know it. */
+static void v_ecap(fw_device_t *d, const fw_request_t *r)
+{
+    static const char *const keys[] = {"STREAM"};
+    args_t a;
+    unsigned i;
+    const fw_program_t *p;
+    int32_t amp, e;
+    uint64_t now = hal_now_us();
+    if (!d->fam->loop_modes) {
+        fw_reply_err(d, "UNKNOWN_VERB");
+        return;
+    }
+    for (i = 0; i < r->nargs && i < FW_MAX_ARGS; i++) {
+        if (r->args[i].key_len == 0) { /* the first bare token decides */
+            if (fw_arg_token_is(r, &r->args[i], "SWEEP")) {
+                ecap_sweep(d, r);
+                return;
+            }
+            break;
+        }
+    }
+    collect(r, keys, 1, 0, 0, &a);
+    if (plain_args_bad(d, &a)) {
+        return;
+    }
+    if (a.key_at[0] >= 0) {
+        const fw_arg_t *arg = &r->args[a.key_at[0]];
+        int on = fw_arg_value_is(r, arg, "1");
+        if (!on && !fw_arg_value_is(r, arg, "0")) {
+            fw_reply_bad_arg(d, a.key_at[0]);
+            return;
+        }
+        if (on && !d->stream) {
+            d->stream_next_us = now + FW_ECAP_STREAM_US;
+        }
+        d->stream = (uint8_t)on;
+        fw_reply_ok(d);
+        fw_buf_kv_i64(&d->rb, "STREAM", on);
+        return;
+    }
+    fw_loop_sync(d);
+    p = fw_active_prog(d);
+    e = fw_loop_reading(d, now, &amp);
+    if (!d->stim_on) {
+        amp = fw_output_amp(d);
+    }
+    fw_reply_ok(d);
+    fw_buf_str(&d->rb, " ECAP_UV=");
+    fw_ecap_format(&d->rb, e);
+    fw_buf_kv_i64(&d->rb, "AMP", amp);
+    fw_buf_kv_i64(&d->rb, "T_UA", p ? hal_ecap_threshold_ua(p, d->img.p.impedance_default, &d->nerve, now) : 0);
+    fw_buf_kv_str(&d->rb, "SLOPE", FW_ECAP_SLOPE_TEXT);
+    if (!p || !p->loop.given) {
+        fw_loop_keys_t none;
+        fw_loop_keys_default(&none);
+        fw_buf_kv_i64(&d->rb, "TARGET_UV", none.v[FW_LK_TARGET_UV]);
+    } else {
+        fw_buf_kv_i64(&d->rb, "TARGET_UV", p->loop.v[FW_LK_TARGET_UV]);
+    }
+    fw_buf_kv_i64(&d->rb, "LOOP", p ? fw_prog_closed(p) : 0);
 }
 
 /* ---- dispatch ---- */
@@ -1178,7 +1501,7 @@ static const verb_t verbs[] = {
     {"READ", 0, v_read},     {"ERASE", 1, v_erase},   {"SELECT", 0, v_select}, {"STIM", 0, v_stim},
     {"AMP", 0, v_amp},       {"IMPEDANCE", 1, v_impedance}, {"BATT", 0, v_batt}, {"CONFIG", 1, v_config},
     {"STOP", 0, v_stop},     {"LOGIN", 0, v_login},   {"LOGOUT", 0, v_logout}, {"MRI", 0, v_mri},
-    {"LOG", 0, v_log},       {"SIM", 0, v_sim},
+    {"LOG", 0, v_log},       {"SIM", 0, v_sim},       {"ECAP", 0, v_ecap},
 };
 
 void fw_dispatch(fw_device_t *d, const fw_request_t *r)
@@ -1195,7 +1518,13 @@ void fw_dispatch(fw_device_t *d, const fw_request_t *r)
                 fw_buf_kv_str(&d->rb, "NEED", "CLINICIAN");
                 return;
             }
+            if (d->fam->loop_modes) {
+                fw_loop_advance(d, hal_now_us()); /* the loop's time up to now, then the verb */
+            }
             verbs[i].fn(d, r);
+            if (d->fam->loop_modes) {
+                fw_loop_sync(d);
+            }
             return;
         }
     }
@@ -1208,6 +1537,8 @@ void fw_after_reply(fw_device_t *d)
     d->after = FW_AFTER_NONE;
     if (after == FW_AFTER_LOG) {
         send_log(d, d->after_from);
+    } else if (after == FW_AFTER_SWEEP) {
+        send_sweep(d);
     } else if (after == FW_AFTER_REBOOT) {
         fw_batt_sync(d);
         fw_persist(d); /* the battery level survives the reset */

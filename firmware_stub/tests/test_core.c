@@ -13,6 +13,7 @@
 #include "verbs.h"
 #include "fwmath.h"
 #include "hal_fake.h"
+#include "loop.h"
 #include "pin.h"
 #include "sha256.h"
 
@@ -742,6 +743,53 @@ static void test_pack(void)
     CHECK(fw_batt_vbat_mv(&b) == 3100, "the pack's cells: the primary curve");
 }
 
+static void ecap_text(int32_t q, char *out, size_t cap)
+{
+    fw_buf_t b;
+    fw_buf_init(&b, out, cap);
+    fw_ecap_format(&b, q);
+    out[b.len < cap ? b.len : cap - 1] = '\0';
+}
+
+/* The closed loop's fixed-point update, its pace and the ECAP's text (loop.h). */
+static void test_loop(void)
+{
+    fw_clamp_t wide = {0, 20000}, narrow = {3000, 5000}, crossed = {6000, 5000};
+    char t[32];
+    /* GAIN * (TARGET - E) = 8 * -(1/16) = -0.5: 999.5 rounds away from zero to 1000; +0.5 to 1001 */
+    CHECK(fw_loop_step(1000, 40 * 65536 + 4096, 40, 8, &wide) == 1000, "a half down rounds away from zero");
+    CHECK(fw_loop_step(1000, 40 * 65536 - 4096, 40, 8, &wide) == 1001, "a half up rounds away from zero");
+    CHECK(fw_loop_step(1000, 40 * 65536 + 3277, 40, 10, &wide) == 999, "just over a half down");
+    CHECK(fw_loop_step(1000, 0, 40, 24, &wide) == 1960, "E = 0: the largest step up, GAIN x TARGET");
+    CHECK(fw_loop_step(4000, 0, 40, 24, &narrow) == 4960 && fw_loop_step(4990, 0, 40, 24, &narrow) == 5000,
+          "the clamp's top holds");
+    CHECK(fw_loop_step(3100, 100 * 65536, 40, 24, &narrow) == 3000, "the clamp's bottom holds");
+    CHECK(fw_loop_step(1, 500 * 65536, 10, 100, &wide) == 0, "never below the clamp's bottom");
+    CHECK(fw_loop_step(5500, 40 * 65536, 40, 10, &crossed) == 5000, "crossed ends: the upper one wins");
+    CHECK(fw_loop_update_pulse(7, 50) == 7 && fw_loop_update_pulse(7, 100) == 7, "one update per pulse to 100 Hz");
+    CHECK(fw_loop_update_pulse(1, 130) == 2 && fw_loop_update_pulse(3, 130) == 4 && fw_loop_update_pulse(10, 130) == 13,
+          "above 100 Hz: the first pulse at or after each 10 ms");
+    CHECK(fw_loop_update_us(1, 50) == 20000 && fw_loop_update_us(1, 130) == 15385, "update times, rounded up");
+    CHECK(fw_loop_first_update_at(0, 50) == 0 && fw_loop_first_update_at(20000, 50) == 1 &&
+              fw_loop_first_update_at(20001, 50) == 2 && fw_loop_first_update_at(15384, 130) == 1 &&
+              fw_loop_first_update_at(15385, 130) == 2,
+          "the first update at or after a time");
+    ecap_text(0, t, sizeof t);
+    CHECK(strcmp(t, "0") == 0, "0 uV");
+    ecap_text(41 * 65536 + 19661, t, sizeof t);
+    CHECK(strcmp(t, "41.3") == 0, "41.3 uV");
+    ecap_text(-(2 * 65536 + 32768), t, sizeof t);
+    CHECK(strcmp(t, "-2.5") == 0, "-2.5 uV");
+    ecap_text(-3000, t, sizeof t);
+    CHECK(strcmp(t, "0") == 0, "a hair below 0 is 0, not -0");
+    ecap_text(16384, t, sizeof t);
+    CHECK(strcmp(t, "0.2") == 0, "0.25 uV: a tie, to even (Python's round(0.25, 1))");
+    ecap_text(49152, t, sizeof t);
+    CHECK(strcmp(t, "0.8") == 0, "0.75 uV: a tie, to even");
+    ecap_text(40 * 65536 + 3277, t, sizeof t);
+    CHECK(strcmp(t, "40.1") == 0, "just over 40.05 is 40.1");
+}
+
 int main(void)
 {
     test_crc();
@@ -762,6 +810,7 @@ int main(void)
     test_pin_at_rest();
     test_lockout_survives_reset();
     test_empty_banks();
+    test_loop();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -16,8 +16,15 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+from stimsim.closedloop import defaults as CL
+from stimsim.closedloop.nerve import EPS_RANGE, REFERENCE_OFFSETS_MM, reference_patient
 from stimsim.engine import battery as B
 from stimsim.engine import params as P
+from stimsim.generator import ecap_loop as EL
+from stimsim.generator.verbs_ecap import SWEEP_MAX_POINTS
+from stimsim.patient import defaults as PD
+from stimsim.patient import spine
+from stimsim.patient.leads import LEAD_CONTACTS, Leads
 from stimsim.protocol import limits as L
 
 HEADER = Path(__file__).resolve().parents[1] / "src" / "params_gen.h"
@@ -87,6 +94,7 @@ def _family_row(family: P.Family, bands_max: int) -> str:
         f"/* contact_area_cm2 */ {_c_double(fam.contact_area_cm2)}",
         "/* patient_grid */ " + " | ".join(patient),
         f"/* lead_of[contact] */ {{{', '.join(map(str, lead_of))}}}",
+        "/* loop_modes */ " + (" | ".join(f"(1u << FW_MODE_{m.wire})" for m in fam.closed_loop_modes) or "0u"),
         "/* spec[mode][param] */ {" + ", \\\n          ".join(spec_rows) + "}",
         f"/* grid[param] */ {{{grids}}}",
     ]
@@ -117,12 +125,86 @@ def _ocv_rows(table: tuple[tuple[float, float], ...], what: str) -> str:
     return ", ".join(cells)
 
 
+def _loop_lines() -> list[str]:
+    """The closed-loop program keys (params.LOOP_TABLE), the loop's and the ECAP verbs' figures."""
+    lines = ["/* Closed-loop program keys (params.LOOP_TABLE), in READ's order after ELEC. Per key:",
+             " * {has a range, minimum, maximum, default} (a choice's default is its FW_LOOP_MODE_*). */"]
+    for i, row in enumerate(P.LOOP_TABLE):
+        lines.append(f"#define FW_LK_{row.c_name} {i} /* {row.key} */")
+    lines.append(f"#define FW_LK_COUNT {len(P.LOOP_TABLE)}")
+    lines.append("#define FW_LOOP_WIRE_LIST " + ", ".join(f'"{row.wire}"' for row in P.LOOP_TABLE))
+    lines.append("#define FW_LOOP_WIRE_TABLE {FW_LOOP_WIRE_LIST}")
+    cells = []
+    for row in P.LOOP_TABLE:
+        if row.range is not None:
+            cells.append(f"{{1, {row.range.minimum}, {row.range.maximum}, {row.default}}}")
+        elif row.choices:
+            cells.append(f"{{0, 0, 0, {row.choices.index(str(row.default))}}}")
+        else:
+            cells.append("{0, 0, 0, 0}")
+    lines.append("#define FW_LOOP_SPEC_TABLE {" + ", ".join(cells) + "}")
+    choice = next(row for row in P.LOOP_TABLE if row.kind is P.ValueKind.CHOICE)
+    for i, name in enumerate(choice.choices):
+        lines.append(f"#define FW_LOOP_MODE_{name.upper()} {i}")
+    lines.append("#define FW_LOOP_MODE_WIRE_TABLE {" + ", ".join(f'"{c.upper()}"' for c in choice.choices) + "}")
+    lines.append("")
+    lines.append("/* The loop and the ECAP verbs (stimsim.closedloop.defaults, generator.ecap_loop). */")
+    consts = [
+        ("FW_LOOP_MAX_UPDATE_HZ", CL.MAX_UPDATE_HZ, "", "one update per pulse up to this rate"),
+        ("FW_ECAP_COUGH_US", _exact_int(CL.COUGH_S, 1_000_000, "cough"), "ull", "a cough lasts this long"),
+        ("FW_ECAP_STREAM_US", _exact_int(EL.STREAM_PERIOD_S, 1_000_000, "stream"), "ull", "!ECAP period"),
+        ("FW_ECAP_CATCH_UP_US", _exact_int(EL.CATCH_UP_S, 1_000_000, "catch up"), "ull",
+         "after a longer silence only this much loop time is played"),
+        ("FW_ECAP_NOISE_MIN_MICRO", _exact_int(EL.NOISE_RANGE_UV[0], 1_000_000, "noise"), "ull", "SIM ECAP_NOISE x 1e6"),
+        ("FW_ECAP_NOISE_MAX_MICRO", _exact_int(EL.NOISE_RANGE_UV[1], 1_000_000, "noise"), "ull", "SIM ECAP_NOISE x 1e6"),
+        ("FW_ECAP_NOISE_DEFAULT_MICRO", _exact_int(CL.NOISE_UV, 1_000_000, "noise"), "ull", "sigma at power-up"),
+        ("FW_EPS_MIN_MICRO", _exact_int(EPS_RANGE[0], 1_000_000, "eps"), "ull", "SIM EPS x 1e6"),
+        ("FW_EPS_MAX_MICRO", _exact_int(EPS_RANGE[1], 1_000_000, "eps"), "ull", "SIM EPS x 1e6"),
+        ("FW_SWEEP_MAX_POINTS", SWEEP_MAX_POINTS, "", "ECAP SWEEP measures at most this many amplitudes"),
+    ]
+    for name, value, suffix, what in consts:
+        lines.append(f"#define {name} {value}{suffix} /* {what} */")
+    lines.append(f'#define FW_ECAP_SLOPE_TEXT "{P.fmt_number(CL.SLOPE_UV_PER_MA)}" /* ECAP SLOPE= */')
+    lines.append(f"#define FW_ECAP_SLOPE_UV_PER_MA_D {_c_double(CL.SLOPE_UV_PER_MA)}")
+    lines.append(f"#define FW_ECAP_THRESHOLD_RATIO_D {_c_double(CL.THRESHOLD_RATIO)}")
+    lines.append(f"#define FW_ECAP_COUGH_DEPTH_MM_D {_c_double(CL.COUGH_DEPTH_MM)}")
+    lines.append("")
+    lines.append("/* The device's virtual nerve (host build): the reference patient, leads' tops at "
+                 "T8, offsets by lead. */")
+    lines.append(f"#define FW_NERVE_POSTURE_COUNT {len(PD.POSTURES)}")
+    lines.append("#define FW_NERVE_POSTURE_WIRE_TABLE {" + ", ".join(f'"{x.upper()}"' for x in PD.POSTURES) + "}")
+    params = PD.Params()
+    lines.append(f"#define FW_NERVE_POSTURE_DEFAULT {PD.POSTURES.index(params.posture)} /* {params.posture} */")
+    lines.append("#define FW_NERVE_DD_MM_TABLE {" + ", ".join(_c_double(params.posture_shift_mm(x))
+                                                          for x in PD.POSTURES) + "}")
+    patient = reference_patient()
+    assert isinstance(patient.leads, Leads)
+    levels = patient.leads.contact_levels(patient.params)
+    lead_index = {lead.name: i for i, lead in enumerate(patient.leads.leads, start=1)}
+    lead_of = {c: name for name, contacts in LEAD_CONTACTS.items() for c in contacts}
+    contacts = [str(c) for c in range(1, P.N_CONTACTS + 1)]
+    lines.append("#define FW_NERVE_LEVEL_TABLE {0.0, " + ", ".join(_c_double(levels[c]) for c in contacts)
+                 + "} /* by contact: level ordinal */")
+    lines.append("#define FW_NERVE_LEAD_TABLE {0, " + ", ".join(str(lead_index[lead_of[c]]) for c in contacts)
+                 + "} /* by contact: the patient's lead */")
+    lines.append("#define FW_NERVE_OFFSET_MM_TABLE {0.0, " + ", ".join(_c_double(x) for x in REFERENCE_OFFSETS_MM)
+                 + "} /* by lead */")
+    lines.append("#define FW_NERVE_CSF_LEVEL_TABLE {" + ", ".join(_c_double(x) for x in spine.CSF_LEVELS) + "}")
+    lines.append("#define FW_NERVE_CSF_MM_TABLE {" + ", ".join(
+        _c_double(x) for x in (params.csf_c5_mm, params.csf_t6_mm, params.csf_t11_mm)) + "}")
+    for key in ("rheobase_ma", "chronaxie_us", "d_ref_mm", "lambda_mm", "lateral_gain", "lateral_mm",
+                "burst_factor", "hf_pt_ma", "hf_ref_pw_us", "s_longitudinal", "s_transverse", "eps"):
+        lines.append(f"#define FW_NERVE_{key.upper()}_D {_c_double(getattr(params, key))}")
+    return lines
+
+
 def render() -> str:
     """The header's full text."""
     mwh_to_pj = 3_600_000_000  # 1 mWh = 3.6 J = 3.6e12 pJ; scaled by 1000 below
     lines = [
         "/* params_gen.h -- GENERATED by firmware_stub/tools/gen_params_header.py",
-        " * from stimsim.engine.params and stimsim.protocol.limits. DO NOT EDIT: change params.py and rerun the script",
+        " * DO NOT EDIT: change the Python tables (stimsim.engine.params, protocol.limits, closedloop and the",
+        " * patient's defaults) and rerun the script",
         " * (tests/firmware/test_params_header.py fails while this file is stale). */",
         "#ifndef STIMFW_PARAMS_GEN_H",
         "#define STIMFW_PARAMS_GEN_H",
@@ -201,6 +283,8 @@ def render() -> str:
         ("FW_PACK_LOW_PERMILLE", _exact_int(P.PACK_LOW_PERCENT, 10, "pack low"), "LOW"),
         ("FW_PACK_EMPTY_PERMILLE", _exact_int(P.PACK_EMPTY_PERCENT, 10, "pack empty"), "EMPTY: a fresh pack"),
     ]
+    lines.extend(_loop_lines())
+    lines.append("")
     lines.append("/* Device constants (integers in the units their names say). */")
     for name, value, what in consts:
         suffix = "LL" if abs(value) > 2**31 - 1 else ""

@@ -17,8 +17,8 @@ def _build(*targets: str) -> None:
 
 @pytest.fixture(scope="session")
 def stub_build() -> None:
-    """build/stimfw-host and build/stimfw-edges (warnings are errors)."""
-    _build("host", "edges")
+    """build/stimfw-host, build/stimfw-edges and build/stimfw-loop (warnings are errors)."""
+    _build("host", "edges", "loop")
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ STUB_DIR = REPO / "firmware_stub"
 BUILD = STUB_DIR / "build"
 HOST = BUILD / "stimfw-host"
 EDGES = BUILD / "stimfw-edges"
+LOOP = BUILD / "stimfw-loop"
 ASAN_HOST = BUILD / "asan" / "stimfw-host"
 SOAK = BUILD / "asan" / "stimfw-soak"
 REPLY_TIMEOUT_S = 2.0

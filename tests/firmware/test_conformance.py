@@ -10,24 +10,40 @@ import sys
 
 import pytest
 
+from stimsim.engine import params as P
+
 from .stub_support import HOST, REPO
 
 pytestmark = pytest.mark.usefixtures("stub_build")
 
 
+#: The family run in full; the others run --quick (without the 10 s TEST lease check) to keep CI short.
+_FULL = P.Family.SCS_CL
+
+
 @pytest.mark.skipif(importlib.util.find_spec("stimsim.conformance") is None,
                     reason="the conformance suite (stimsim.conformance) is not there yet")
-def test_stub_passes_the_conformance_suite() -> None:
+@pytest.mark.parametrize("family", list(P.Family), ids=[f.value for f in P.Family])
+def test_stub_passes_the_conformance_suite(family: P.Family) -> None:
     # The lockout checks lock a second stub they start from the same command, so the stub
     # under test needs no bench option to be usable again.
-    result = subprocess.run([sys.executable, "-m", "stimsim", "conformance", "--", str(HOST), "--pty"],
-                            capture_output=True, text=True, timeout=180, cwd=REPO, check=False)
-    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    quick = [] if family is _FULL else ["--quick"]
+    result = subprocess.run([sys.executable, "-m", "stimsim", "conformance", *quick, "--", str(HOST), "--pty",
+                             "--family", family.value],
+                            capture_output=True, text=True, timeout=240, cwd=REPO, check=False)
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if line.startswith("FAIL")]
     assert not failed, "\n".join(failed)
     summary = re.search(r"^(\d+) passed, (\d+) failed", result.stdout, re.MULTILINE)
     assert summary, result.stdout + result.stderr
     assert int(summary.group(2)) == 0 and int(summary.group(1)) >= 50
     assert result.returncode == 0, result.stdout + result.stderr
+    loop_checks = [line for line in lines if " loop." in line]
+    assert loop_checks, result.stdout
+    if family is P.Family.SCS_CL:  # the closed loop's checks all run, and pass
+        assert all(line.startswith("PASS loop.") for line in loop_checks), loop_checks
+    else:  # and are skipped elsewhere, naming the family
+        assert all(line.startswith("SKIP loop.") and f"FAMILY={family.value}" in line for line in loop_checks)
 
 
 def test_stub_passes_the_hardening_checks_over_tcp() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from enum import StrEnum
 from types import ModuleType
@@ -77,6 +78,20 @@ def test_a_family_added_to_the_table_needs_no_edit(monkeypatch: pytest.MonkeyPat
     assert f"#define FW_FAMILY_SCS_X {len(P.FAMILIES) - 1}" in text
     assert f"#define FW_FAMILY_COUNT {len(P.FAMILIES)}" in text
     assert '/* SCS-X */ { \\\n        /* wire */ "SCS-X"' in text
+
+
+def test_loop_keys_come_from_the_loop_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, ranges and defaults of LOOP/TARGET_UV/GAIN/SENSE, and which modes loop, are the table's."""
+    text = _generator().render()
+    assert "#define FW_LOOP_WIRE_LIST " + ", ".join(f'"{row.wire}"' for row in P.LOOP_TABLE) in text
+    target = P.LOOP_BY_KEY["target_uv"]
+    assert target.range is not None
+    assert f"{{1, {target.range.minimum}, {target.range.maximum}, {target.default}}}" in text
+    cl = text.split('/* SCS-CL */ {')[1].split("/* spec[mode][param] */")[0]
+    assert "/* loop_modes */ (1u << FW_MODE_TONIC)" in cl
+    wider = dataclasses.replace(target, range=P.Range(5, 900), default=77)
+    monkeypatch.setattr(P, "LOOP_TABLE", tuple(wider if row is target else row for row in P.LOOP_TABLE))
+    assert "{1, 5, 900, 77}" in _generator().render()
 
 
 def test_check_mode_reports_a_stale_header(tmp_path) -> None:  # type: ignore[no-untyped-def]

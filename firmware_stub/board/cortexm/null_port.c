@@ -72,6 +72,17 @@ void hal_phase_begin(uint64_t t0_us) { (void)t0_us; }
 void hal_phase_edge(uint64_t t0_us, const fw_edge_t *e) { (void)t0_us; (void)e; }
 void hal_phase_off(uint64_t now_us) { (void)now_us; }
 void hal_diag(const char *text) { (void)text; }
+int32_t hal_ecap_measure_uv(const fw_program_t *p, uint32_t lead_ohm, int32_t amp_ua, const fw_nerve_env_t *env,
+                            uint64_t t_us)
+{
+    (void)p, (void)lead_ohm, (void)amp_ua, (void)env, (void)t_us;
+    return 0;
+}
+int32_t hal_ecap_threshold_ua(const fw_program_t *p, uint32_t lead_ohm, const fw_nerve_env_t *env, uint64_t t_us)
+{
+    (void)p, (void)lead_ohm, (void)env, (void)t_us;
+    return 0;
+}
 
 int main(void)
 {

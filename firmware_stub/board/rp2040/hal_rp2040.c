@@ -10,17 +10,21 @@
  *   are late during a store write; a product would keep the state in FRAM or write
  *   between pulse trains.
  * - byte I/O: USB CDC through pico_stdio_usb, without CR/LF translation.
- * - random: pico_rand (ring oscillator and timer entropy). */
+ * - random: pico_rand (ring oscillator and timer entropy).
+ * - ECAP (family SCS-CL): the sense amplifier's output on GP26 / ADC0, mid-rail at 0 uV,
+ *   ECAP_FRONTEND_GAIN from the sense contacts; sampled once per call, after the pulse. */
 #include <string.h>
 
 #include "board_pins.h"
 #include "hal.h"
+#include "hardware/adc.h"
 #include "hardware/flash.h"
 #include "hardware/gpio.h"
 #include "hardware/sync.h"
 #include "hardware/timer.h"
 #include "pico/rand.h"
 #include "pico/stdlib.h"
+#include "loop.h"
 #include "store.h"
 
 void hal_rp2040_init(void);
@@ -159,4 +163,29 @@ int hal_store_write(unsigned bank, const void *buf, size_t len)
     }
     restore_interrupts(irq);
     return memcmp((const void *)(XIP_BASE + AREA_OFFSET(bank)), buf, len) == 0 ? 0 : -1;
+}
+
+/* ---- ECAP: the sense amplifier through the ADC ---- */
+
+int32_t hal_ecap_measure_uv(const fw_program_t *p, uint32_t lead_ohm, int32_t amp_ua, const fw_nerve_env_t *env,
+                            uint64_t t_us)
+{
+    static int ready;
+    int64_t counts;
+    (void)p, (void)lead_ohm, (void)amp_ua, (void)env, (void)t_us; /* the nerve answers, not a model */
+    if (!ready) {
+        adc_init();
+        adc_gpio_init(PIN_ECAP_ADC);
+        ready = 1;
+    }
+    adc_select_input(ECAP_ADC_INPUT);
+    counts = (int64_t)adc_read() - ECAP_ADC_COUNTS / 2;
+    /* counts * (mV per count) * 1000 uV/mV / gain, in Q16.16 */
+    return (int32_t)(counts * ((int64_t)ECAP_ADC_MV * 1000 << FW_ECAP_Q) / ((int64_t)ECAP_ADC_COUNTS * ECAP_FRONTEND_GAIN));
+}
+
+int32_t hal_ecap_threshold_ua(const fw_program_t *p, uint32_t lead_ohm, const fw_nerve_env_t *env, uint64_t t_us)
+{
+    (void)p, (void)lead_ohm, (void)env, (void)t_us;
+    return 0; /* a board knows no threshold beforehand: ECAP SWEEP's growth curve shows it */
 }
