@@ -19,6 +19,7 @@ import numpy as np
 from ..engine import files
 from ..engine.program import DeviceModel, Program
 from . import UsageError
+from .arg_types import number
 
 #: The most samples one ``simulate`` run produces (16 bytes each in memory).
 MAX_SAMPLES = 50_000_000
@@ -54,20 +55,14 @@ def _file_and_slot(p: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = number(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text} must be a number above 0")
     return value
 
 
 def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = number(text)
     if not 0 <= value <= 24:
         raise argparse.ArgumentTypeError(f"{text} is not within 0..24 hours")
     return value

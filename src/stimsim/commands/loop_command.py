@@ -18,6 +18,7 @@ from ..engine import params as P
 from ..engine.params import Mode
 from ..engine.program import ClosedLoop, DeviceModel, Program
 from . import UsageError
+from .arg_types import number, whole
 from .engine_commands import _print_json
 from .patient_commands import _load_scenario, _program
 
@@ -57,20 +58,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _noise(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = number(text)
     if not math.isfinite(value) or not 0.0 <= value <= NOISE_MAX_UV:
         raise argparse.ArgumentTypeError(f"{text} is not within 0..{NOISE_MAX_UV:g} uV")
     return value
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    value = whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative (a seed is 0 or more)")
     return value
@@ -81,10 +76,7 @@ def _whole(row: P.LoopParam) -> Any:
     assert row.range is not None
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        value = whole(text)
         assert row.range is not None
         if not row.range.minimum <= value <= row.range.maximum:
             raise argparse.ArgumentTypeError(f"{text} is not within {row.fmt_range()}")

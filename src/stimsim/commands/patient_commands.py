@@ -14,6 +14,7 @@ from ..engine.program import Program
 from ..patient import scenario as S
 from ..patient.scenario import Scenario
 from . import UsageError
+from .arg_types import number
 from .engine_commands import _print_json
 
 
@@ -42,10 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = number(text)
     if not math.isfinite(value) or not 0 <= value <= 10 * 365.25 * 1440:
         raise argparse.ArgumentTypeError(f"{text} is not within 0..{10 * 365.25 * 1440:.0f} minutes (10 years)")
     return value

@@ -11,6 +11,7 @@ import math
 from ..engine import files
 from ..patient import trial as T
 from . import UsageError
+from .arg_types import number, whole
 from .engine_commands import _print_json
 from .patient_commands import _load_scenario, _program
 
@@ -33,10 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of days") from None
+    value = whole(text, 'whole number of days')
     try:
         T.check_days(value)
     except ValueError as exc:
@@ -45,10 +43,7 @@ def _days(text: str) -> int:
 
 
 def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours") from None
+    value = number(text, 'number of hours')
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours")
     try:
