@@ -9,10 +9,8 @@ anchors follow: open- over closed-loop deviation after sitting to supine (22.1x,
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
+from timing import best_s
 
 from stimsim.closedloop import runner as R
 from stimsim.closedloop import schedule as SC
@@ -20,15 +18,6 @@ from stimsim.engine import files
 from stimsim.engine.program import Program
 from stimsim.patient import scenario as S
 from stimsim.resources import programs_dir
-
-
-def _best_s(fn: Callable[[], object], repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def run() -> list[tuple[str, float, str]]:
@@ -45,13 +34,13 @@ def run() -> list[tuple[str, float, str]]:
     rows: list[tuple[str, float, str]] = []
     day = SC.parse(SC.A_DAY)
     day_loop = loop(at_100)
-    took = _best_s(lambda: R.run(day_loop, day))
+    took = best_s(lambda: R.run(day_loop, day))
     rows.append(("a day at 100 Hz (8.64 M updates, 3 uV noise), fast runner", took,
                  f"s (target <= 2 s: {'met' if took <= 2.0 else 'NOT met'})"))
-    quiet = _best_s(lambda: R.run(loop(at_100, noise=0.0), day))
+    quiet = best_s(lambda: R.run(loop(at_100, noise=0.0), day))
     rows.append(("  the same without noise", quiet, "s"))
     short = SC.parse("sitting:30,supine:30")
-    plain = _best_s(lambda: R.run_reference(day_loop, short), repeats=1)
+    plain = best_s(lambda: R.run_reference(day_loop, short), repeats=1)
     rows.append(("plain per-update loop, updates per second", 6000 / plain, "updates/s (for comparison)"))
     figures = R.run(day_loop, day).figures(target)
     rows.append(("  time in the therapeutic window over the day", figures.time_in_window,

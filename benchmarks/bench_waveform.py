@@ -7,11 +7,11 @@ best of several repeats, so a busy machine inflates it less.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+from timing import best_s
 
 from stimsim.engine import files, waveform
 from stimsim.engine.program import DeviceModel, Program
@@ -19,15 +19,6 @@ from stimsim.resources import programs_dir
 
 PIXELS = 2000
 Row = tuple[str, float, str]
-
-
-def _best(fn: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def _hf() -> tuple[Program, DeviceModel]:
@@ -45,8 +36,8 @@ def run() -> list[Row]:
 
     # Envelope: a 60 s window costs what a 1 s window does (O(pixels) once pulses are dense).
     t0 = 100.0
-    env_1 = _best(lambda: waveform.envelope(prog, dev, t0, t0 + 1.0, PIXELS), 200)
-    env_60 = _best(lambda: waveform.envelope(prog, dev, t0, t0 + 60.0, PIXELS), 200)
+    env_1 = best_s(lambda: waveform.envelope(prog, dev, t0, t0 + 1.0, PIXELS), 200)
+    env_60 = best_s(lambda: waveform.envelope(prog, dev, t0, t0 + 60.0, PIXELS), 200)
     ratio = env_60 / env_1
     rows.append(("envelope 1 s window, 10 kHz hf, 2000 px", env_1 * 1e3, "ms"))
     rows.append(("envelope 60 s window, 10 kHz hf, 2000 px", env_60 * 1e3, "ms"))
@@ -54,7 +45,7 @@ def run() -> list[Row]:
 
     # For information: the general route (cycling defeats the dense-steady shortcut).
     cycled = replace(prog, cycle_on_ms=20_000, cycle_off_ms=10_000)
-    env_gen = _best(lambda: waveform.envelope(cycled, dev, t0, t0 + 60.0, PIXELS), 50)
+    env_gen = best_s(lambda: waveform.envelope(cycled, dev, t0, t0 + 60.0, PIXELS), 50)
     rows.append(("envelope 60 s window, 10 kHz hf cycled 20 s/10 s (general route)", env_gen * 1e3,
                  "ms (for information)"))
 
@@ -68,16 +59,16 @@ def run() -> list[Row]:
 
         return go
 
-    dense_60 = _best(dense(60.0, 1e6), 3)
+    dense_60 = best_s(dense(60.0, 1e6), 3)
     speedup = dense_60 / env_60
     rows.append(("dense route, 60 s at 1 MS/s + min/max per pixel", dense_60 * 1e3, "ms"))
     rows.append(("envelope speed-up over the dense route (60 s window)", speedup,
                  f"x (target >= 1000: {_met(speedup >= 1000)})"))
     # For information: the 1 s window, and a sample rate with no short repeat of the pattern.
-    dense_1 = _best(dense(1.0, 1e6), 10)
+    dense_1 = best_s(dense(1.0, 1e6), 10)
     rows.append(("dense route, 1 s at 1 MS/s + min/max per pixel", dense_1 * 1e3, "ms"))
     rows.append(("envelope speed-up over the dense route (1 s window)", dense_1 / env_1, "x (for information)"))
-    dense_odd = _best(dense(1.0, 1_000_007.0), 3)
+    dense_odd = best_s(dense(1.0, 1_000_007.0), 3)
     rows.append(("dense route, 1 s at 1 000 007 S/s (no repeating pattern)", dense_odd * 1e3, "ms"))
     rows.append(("envelope speed-up over that dense route", dense_odd / env_1, "x (for information)"))
 
@@ -85,9 +76,9 @@ def run() -> list[Row]:
     n = 10_000_000
     arr = np.empty(n)
     arr[:] = 0.0
-    write = _best(lambda: arr.__setitem__(slice(None), 1.0), 10)
-    fresh = _best(lambda: np.empty(n).__setitem__(slice(None), 1.0), 5)
-    samp = _best(lambda: waveform.sample(prog, dev, 10.0, 1e6), 5)
+    write = best_s(lambda: arr.__setitem__(slice(None), 1.0), 10)
+    fresh = best_s(lambda: np.empty(n).__setitem__(slice(None), 1.0), 5)
+    samp = best_s(lambda: waveform.sample(prog, dev, 10.0, 1e6), 5)
     rows.append(("write pass over 10 M float64 (preallocated)", write * 1e3, "ms"))
     rows.append(("allocate + write 10 M float64 (the floor for a new array)", fresh * 1e3, "ms"))
     rows.append(("sample 10 M of 10 kHz hf at 1 MS/s", samp * 1e3, "ms"))

@@ -16,3 +16,8 @@ def best_ms(fn: Callable[[], object], repeats: int = 7, number: int = 1) -> floa
             fn()
         best = min(best, (time.perf_counter() - t0) / number)
     return best * 1000.0
+
+
+def best_s(fn: Callable[[], object], repeats: int = 3) -> float:
+    """The fastest of ``repeats`` single calls of ``fn``, in seconds (for the long runs)."""
+    return best_ms(fn, repeats) / 1000.0
