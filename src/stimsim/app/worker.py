@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from ..engine.program import DeviceModel, Program
 from ..host.client import Client, ClientError
 from ..host.limits import DEFAULT_PIN
-from ..host.results import LogEntry
+from ..host.results import EcapPoint, EcapReading, LogEntry
 from .controller import BUILTIN_URL
 from .link import ClientFactory, DeviceLink
 from .model import AppModel, Link
@@ -348,6 +348,43 @@ class DeviceWorker(QObject):
             result = out[0] if out else transfer.TransferResult(failed=failed or "not run")
             self._apply.emit(lambda m: done(result))
         self._jobs.put(_Transfer(name, job))
+
+    # --- the ECAP view (the closed-loop family) ------------------------------------------------
+    def sim_posture(self, posture: str) -> None:
+        """Move the device's virtual nerve to ``posture`` (on SCS-CL; nothing on another family).
+        Queued as start-up work: a scenario's posture is sent before the link is up."""
+        self._jobs.put(_Setup("posture", lambda c: self.link.sim_posture(c, posture)))
+
+    def sim_cough(self) -> None:
+        self._action("cough", self.link.sim_cough)
+
+    def ecap_stream(self, on: bool) -> None:
+        """Start or stop the ``!ECAP`` events (they reach ``model.ecapMeasured``)."""
+        if self.link.client is not None:
+            self._jobs.put(_Setup("ecap-stream", lambda c: self.link.ecap_stream(c, on)))
+
+    def ecap_sweep(self, from_ua: int, to_ua: int, step_ua: int,
+                   done: Callable[[list[EcapPoint] | None, str], None]) -> None:
+        """ECAP SWEEP (clinician, stimulation on): ``done`` gets the growth curve, or None and why."""
+        def job(client: Client | None) -> None:
+            points: list[list[EcapPoint]] = []
+            failed = "No stimulator connected"
+            if client is not None:
+                failed = self.link.guarded(
+                    lambda c: points.append(c.ecap_sweep(from_ua, to_ua, step_ua)), "ECAP sweep") or ""
+            result = points[0] if points else None
+            self._apply.emit(lambda m: done(result, failed))
+        self._jobs.put(_Transfer("ecap sweep", job))
+
+    def read_ecap(self, done: Callable[[EcapReading | None], None]) -> None:
+        """ECAP once: the nerve's threshold and slope, the loop's target; None if not read."""
+        def job(client: Client | None) -> None:
+            out: list[EcapReading] = []
+            if client is not None:
+                self.link.guarded(lambda c: out.append(c.ecap()), "ECAP")
+            reading = out[0] if out else None
+            self._apply.emit(lambda m: done(reading))
+        self._jobs.put(_Transfer("ecap", job))
 
     # --- the patient view: a scenario's programs ---------------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,
