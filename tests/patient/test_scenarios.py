@@ -193,7 +193,7 @@ def test_an_unknown_family_is_refused_with_its_key_path(tmp_path: Path, capsys: 
     path.write_text(json.dumps({**MINIMAL, "device": {"family": "SCS-X", "battery_pct": 200}}))
     assert main(["patient", str(path)]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"stimsim patient: {path}: device.family: \"SCS-X\" is not one of SCS-R, SCS-P, ETS, DRG",
+        f"stimsim patient: {path}: device.family: \"SCS-X\" is not one of SCS-R, SCS-P, ETS, DRG, SCS-CL",
         f"stimsim patient: {path}: device.battery_pct: 200 is outside 0..100 %",
     ]
 

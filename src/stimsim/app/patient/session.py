@@ -168,7 +168,7 @@ class PatientSession(QObject):
         before_response = self.response
         posture_only = self._key is not None and self._key[:2] == key[:2]
         loop_only = (not posture_only and self._key is not None and self._key[1:] == key[1:]
-                     and _loop_moved(before_program, program))
+                     and _loop_moved(self.program, program))
         self._key = key
         self.program = program
         self.problem = ""
