@@ -79,6 +79,15 @@ class _Setup:
     run: Job
 
 
+@dataclass(frozen=True)
+class _ViewWork:
+    """A view's device work (the ECAP view's posture and stream): not a user action, never
+    dropped by STOP, and not a start-up job (``setupFinished`` does not hear of it)."""
+
+    name: str
+    run: Job
+
+
 class DeviceWorker(QObject):
     """Implements :class:`~stimsim.app.controller.Controller` on a real client."""
 
@@ -249,6 +258,8 @@ class DeviceWorker(QObject):
                     self.link.note(f"The programs were not written: {failed}")
             finally:
                 self.setupFinished.emit(job.name, failed or "")
+        elif isinstance(job, _ViewWork):
+            self.link.guarded(job.run, job.name)
         elif isinstance(job, _Transfer):
             job.run(self.link.client)
         elif job is None and self.link.client is not None:
@@ -352,8 +363,8 @@ class DeviceWorker(QObject):
     # --- the ECAP view (the closed-loop family) ------------------------------------------------
     def sim_posture(self, posture: str) -> None:
         """Move the device's virtual nerve to ``posture`` (on SCS-CL; nothing on another family).
-        Queued as start-up work: a scenario's posture is sent before the link is up."""
-        self._jobs.put(_Setup("posture", lambda c: self.link.sim_posture(c, posture)))
+        Queued even before the link is up: a scenario's posture is sent once it is."""
+        self._jobs.put(_ViewWork("posture", lambda c: self.link.sim_posture(c, posture)))
 
     def sim_cough(self) -> None:
         self._action("cough", self.link.sim_cough)
@@ -361,7 +372,7 @@ class DeviceWorker(QObject):
     def ecap_stream(self, on: bool) -> None:
         """Start or stop the ``!ECAP`` events (they reach ``model.ecapMeasured``)."""
         if self.link.client is not None:
-            self._jobs.put(_Setup("ecap-stream", lambda c: self.link.ecap_stream(c, on)))
+            self._jobs.put(_ViewWork("ecap-stream", lambda c: self.link.ecap_stream(c, on)))
 
     def ecap_sweep(self, from_ua: int, to_ua: int, step_ua: int,
                    done: Callable[[list[EcapPoint] | None, str], None]) -> None:

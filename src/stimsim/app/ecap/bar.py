@@ -24,7 +24,7 @@ class EcapBar(QWidget):
         self.ecap_uv: float | None = None
         self.target_uv: float | None = None
         self.window_uv: tuple[float, float] | None = None
-        self.setMinimumWidth(90)
+        self.setMinimumSize(90, 100)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(110, 240)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -47,17 +48,21 @@ from .compare import SCHEDULE, Comparison, Side, compare
 from .fit import GrowthFit, fit_growth
 from .setup import GAIN, TARGET, closed_loop_program, default_sense, gain_words, sense_choices, suggested_target
 
+COMPARE_PAGE = 2  #: the page index of open against closed
 ROLLING_S = 10.0  #: the rolling plot's span
-POSTURE_WORDS = {"sitting": "Sit up", "standing": "Stand up", "supine": "Lie on the back", "prone": "Lie on the front"}
+POSTURE_WORDS = {"sitting": "Sit up", "standing": "Stand up", "supine": "Lie on back", "prone": "Lie on front"}
 SWEEP_DEFAULT_MA = (2.0, 9.0, 0.25)
 NEEDS_FAMILY = ("The ECAP view needs a closed-loop stimulator (SCS-CL); the one connected is {family}. "
                 "Start one with: stimsim gui --family SCS-CL (or a closed-loop scenario).")
+LOGIN_WORDS = "Log in as clinician (Clinician view) to write the loop."
 NOT_CONNECTED = "No stimulator connected: the ECAP view needs a closed-loop stimulator (SCS-CL)."
 
 
 class EcapView(QWidget):
     """The closed-loop clinician screen; ``patient`` gives the virtual patient of the moment
     (a closed-loop scenario's, else the device's own reference nerve)."""
+
+    screenshot_settle_ms = 3000  #: a screenshot of this view waits for 3 s of the ECAP stream
 
     def __init__(self, model: AppModel, controller: Controller, parent: QWidget | None = None, *,
                  patient: Callable[[], Patient | None] = lambda: None) -> None:
@@ -74,6 +79,8 @@ class EcapView(QWidget):
         self._thresholds_key: tuple[object, ...] | None = None
         self._thresholds: Thresholds | None = None
         self._streaming = False
+        self._writing = False  #: a closed-loop write is in flight (its reply is shown)
+        self._posture_sent_to: tuple[str, str] | None = None  #: the closed-loop device told the posture
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -85,9 +92,10 @@ class EcapView(QWidget):
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
         outer.addWidget(self.pages, 1)
-        self.pages.addTab(self._clinician_page(), "Clinician")
+        self.pages.addTab(self._live_page(), "Live")
+        self.pages.addTab(self._setup_page(), "Growth curve and set-up")
         self.pages.addTab(self._compare_page(), "Open vs closed")
-        self.pages.currentChanged.connect(lambda i: self.run_comparison() if i == 1 else None)
+        self.pages.currentChanged.connect(lambda i: self.run_comparison() if i == COMPARE_PAGE else None)
 
         model.ecapMeasured.connect(self._ecap)
         model.statusChanged.connect(self._refresh)
@@ -97,13 +105,17 @@ class EcapView(QWidget):
         model.clinicianReplied.connect(self._replied)
         self._program_changed()
         self._link_changed()
+        self._draw_growth()
 
     # --- building ------------------------------------------------------------------------
-    def _clinician_page(self) -> QWidget:
+    def _live_page(self) -> QWidget:
         page = QWidget(self)
         row = QHBoxLayout(page)
         row.setContentsMargins(0, 4, 0, 0)
-        left = QVBoxLayout()
+        left_box = QWidget(page)
+        left_box.setMaximumWidth(230)
+        left = QVBoxLayout(left_box)
+        left.setContentsMargins(0, 0, 0, 0)
         self.bar = EcapBar(page)
         left.addWidget(self.bar, 1)
         self.readout = QLabel()
@@ -111,10 +123,10 @@ class EcapView(QWidget):
         self.readout.setWordWrap(True)
         left.addWidget(self.readout)
         posture_box = QGroupBox("Patient", page)
-        grid = QVBoxLayout(posture_box)
+        grid = QGridLayout(posture_box)
         self.posture_buttons: dict[str, QPushButton] = {}
         self._posture_group = QButtonGroup(self)
-        for posture in POSTURES:
+        for i, posture in enumerate(POSTURES):
             button = QPushButton(POSTURE_WORDS[posture], posture_box)
             button.setCheckable(True)
             button.setToolTip(f"Move the virtual patient ({posture}); on a closed-loop stimulator its virtual "
@@ -122,13 +134,14 @@ class EcapView(QWidget):
             button.clicked.connect(lambda _=False, k=posture: self.set_posture(k))
             self._posture_group.addButton(button)
             self.posture_buttons[posture] = button
-            grid.addWidget(button)
+            grid.addWidget(button, i // 2, i % 2)
         self.cough_button = QPushButton("Cough", posture_box)
         self.cough_button.setToolTip("The patient coughs: the cord comes 1.5 mm closer for a second (SIM COUGH)")
         self.cough_button.clicked.connect(self.cough)
-        grid.addWidget(self.cough_button)
+        grid.addWidget(self.cough_button, 2, 0, 1, 2)
         left.addWidget(posture_box)
-        row.addLayout(left, 0)
+        self.posture_buttons[self.model.posture].setChecked(True)
+        row.addWidget(left_box, 0)
 
         middle = QVBoxLayout()
         self.live_plot = plots.plot(page, "Rolling ECAP and current", "The last 10 s of the device's ECAP stream: "
@@ -139,28 +152,22 @@ class EcapView(QWidget):
                                                brush=pg.mkBrush(*plots.WINDOW_BRUSH), pen=pg.mkPen(None))
         self.live_plot.addItem(self.window_band, ignoreBounds=True)
         self.target_line = pg.InfiniteLine(0, angle=0, pen=plots.pen(plots.ECAP, 1, dashed=True), label="target",
-                                           labelOpts={"position": 0.05, "color": plots.ECAP})
+                                           labelOpts={"position": 0.92, "color": plots.ECAP})
         self.live_plot.addItem(self.target_line, ignoreBounds=True)
         self.ecap_curve = self.live_plot.plot(pen=plots.pen(plots.ECAP))
         self.amp_box = plots.amplitude_axis(self.live_plot)
         self.amp_curve = pg.PlotDataItem(pen=plots.pen(plots.AMP))
         self.amp_box.addItem(self.amp_curve)
         middle.addWidget(self.live_plot, 1)
+        row.addLayout(middle, 1)
+        return page
 
-        sweep_row = QHBoxLayout()
-        self.sweep_from = self._ma_spin(SWEEP_DEFAULT_MA[0], "Sweep from (mA)")
-        self.sweep_to = self._ma_spin(SWEEP_DEFAULT_MA[1], "Sweep to (mA)")
-        self.sweep_step = self._ma_spin(SWEEP_DEFAULT_MA[2], "Sweep step (mA)")
-        for label, spin in (("Growth curve from", self.sweep_from), ("to", self.sweep_to), ("step", self.sweep_step)):
-            sweep_row.addWidget(QLabel(label))
-            sweep_row.addWidget(spin)
-        self.sweep_button = QPushButton("Sweep")
-        self.sweep_button.setToolTip("ECAP SWEEP: the ECAP at each amplitude (clinician, stimulation on); the "
-                                     "amplitude returns to where it was")
-        self.sweep_button.clicked.connect(self.run_sweep)
-        sweep_row.addWidget(self.sweep_button)
-        sweep_row.addStretch(1)
-        middle.addLayout(sweep_row)
+    def _setup_page(self) -> QWidget:
+        page = QWidget(self)
+        row = QHBoxLayout(page)
+        row.setContentsMargins(0, 4, 0, 0)
+        middle = QVBoxLayout()
+
         self.growth_plot = plots.plot(page, "Growth curve", "ECAP against amplitude from the sweep, the line fitted "
                                       "to the points above the noise floor, perception and discomfort marked",
                                       "ECAP (uV)", "Amplitude (mA)")
@@ -172,19 +179,44 @@ class EcapView(QWidget):
         self.dt_line = pg.InfiniteLine(0, angle=90, pen=plots.pen("#b00020", 1, dashed=True), label="discomfort",
                                        labelOpts={"position": 0.9, "color": "#b00020"})
         self.growth_target = pg.InfiniteLine(0, angle=0, pen=plots.pen(plots.ECAP, 1, dashed=True), label="target",
-                                             labelOpts={"position": 0.05, "color": plots.ECAP})
+                                             labelOpts={"position": 0.92, "color": plots.ECAP})
         for item in (self.pt_line, self.dt_line, self.growth_target):
             self.growth_plot.addItem(item, ignoreBounds=True)
         middle.addWidget(self.growth_plot, 1)
-        self.fit_label = QLabel("No growth curve yet: press Sweep (clinician, stimulation on).")
+        self.fit_label = QLabel("No growth curve yet: Sweep (clinician, stimulation on).")
         self.fit_label.setAccessibleName("Growth curve fit")
         self.fit_label.setWordWrap(True)
         middle.addWidget(self.fit_label)
         row.addLayout(middle, 1)
 
+        right_box = QWidget(page)
+        right_box.setMaximumWidth(240)
+        right = QVBoxLayout(right_box)
+        right.setContentsMargins(0, 0, 0, 0)
+        self.sweep_box = self._sweep_box(page)
+        right.addWidget(self.sweep_box)
         self.setup_box = self._setup_box(page)
-        row.addWidget(self.setup_box, 0)
+        right.addWidget(self.setup_box)
+        right.addStretch(1)
+        row.addWidget(right_box, 0)
         return page
+
+    def _sweep_box(self, parent: QWidget) -> QGroupBox:
+        box = QGroupBox("Growth curve (mA)", parent)
+        grid = QGridLayout(box)
+        self.sweep_from = self._ma_spin(SWEEP_DEFAULT_MA[0], "Sweep from (mA)")
+        self.sweep_to = self._ma_spin(SWEEP_DEFAULT_MA[1], "Sweep to (mA)")
+        self.sweep_step = self._ma_spin(SWEEP_DEFAULT_MA[2], "Sweep step (mA)")
+        for i, (label, spin) in enumerate((("From", self.sweep_from), ("to", self.sweep_to),
+                                           ("step", self.sweep_step))):
+            grid.addWidget(QLabel(label), i // 2, 2 * (i % 2))
+            grid.addWidget(spin, i // 2, 2 * (i % 2) + 1)
+        self.sweep_button = QPushButton("Sweep", box)
+        self.sweep_button.setToolTip("ECAP SWEEP: the ECAP at each amplitude (clinician, stimulation on); the "
+                                     "amplitude returns to where it was")
+        self.sweep_button.clicked.connect(self.run_sweep)
+        grid.addWidget(self.sweep_button, 1, 2, 1, 2)
+        return box
 
     def _ma_spin(self, value: float, name: str) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
@@ -197,7 +229,6 @@ class EcapView(QWidget):
 
     def _setup_box(self, parent: QWidget) -> QGroupBox:
         box = QGroupBox("Set up closed loop", parent)
-        box.setMaximumWidth(300)
         form = QFormLayout(box)
         self.sense_a = QComboBox(box)
         self.sense_b = QComboBox(box)
@@ -307,8 +338,11 @@ class EcapView(QWidget):
         self.need_label.setText(text)
         self.need_label.setVisible(bool(text))
         self.pages.setEnabled(not text)
-        if self.closed_loop_device:
-            self.controller.sim_posture(self.model.posture)  # the device's nerve where the patient is
+        device = (self.model.identity.url, self.model.identity.boot) if self.closed_loop_device else None
+        if device != self._posture_sent_to:
+            self._posture_sent_to = device
+            if device is not None:
+                self.controller.sim_posture(self.model.posture)  # the device's nerve where the patient is
         self._stream(self.isVisible())
         self._refresh()
 
@@ -331,7 +365,7 @@ class EcapView(QWidget):
                 self.target_spin.setValue(loop.target_uv)
                 self.gain_spin.setValue(loop.gain_ua_per_uv)
         self._setup_changed()
-        if self.pages.currentIndex() == 1:
+        if self.pages.currentIndex() == COMPARE_PAGE:
             self.run_comparison()
 
     def nerve(self) -> Thresholds | None:
@@ -403,6 +437,8 @@ class EcapView(QWidget):
         self.ecap_curve.setData(data[:, 0], data[:, 1])
         self.amp_curve.setData(data[:, 0], data[:, 2])
         self.live_plot.getPlotItem().setXRange(now - ROLLING_S, now, padding=0)
+        self.live_plot.getPlotItem().setYRange(0.0, self.bar.top_uv(), padding=0)
+        self.amp_box.setYRange(0.0, max(1.0, 1.25 * float(data[:, 2].max())), padding=0)
         self._refresh()
 
     # --- posture and cough ----------------------------------------------------------------
@@ -475,6 +511,9 @@ class EcapView(QWidget):
             self.growth_line.setData(xs, [self.fit.ecap_uv(x * 1000.0) for x in xs])
         else:
             self.growth_line.setData([], [])
+        if not amps.size:
+            self.growth_plot.getPlotItem().setXRange(self.sweep_from.value(), self.sweep_to.value())
+            self.growth_plot.getPlotItem().setYRange(0.0, 150.0)
         th = self.nerve()
         for line, value in ((self.pt_line, th.pt_ma if th else None), (self.dt_line, th.dt_ma if th else None)):
             line.setVisible(value is not None)
@@ -494,19 +533,20 @@ class EcapView(QWidget):
         slope = self.fit.slope_uv_per_ma if self.fit is not None else None
         g, words = gain_words(self.gain_spin.value(), slope) if slope else gain_words(self.gain_spin.value())
         source = "the fitted slope" if slope else "the default slope"
-        self.gain_label.setText(f"Loop gain g = {g:.2f} per update ({source}): {words}.")
+        self.gain_label.setText(f"g = {g:.2f} per update: {words}.")
+        self.gain_label.setToolTip(f"The loop gain per update, GAIN x S / 1000, with {source}")
         self.gain_label.setStyleSheet("color: #b00020;" if g >= 2.0 else "")
         self.growth_target.setValue(self.target_spin.value())
         if self.model.status.role != "CLINICIAN":
-            self.setup_label.setText("Writing the loop is a clinician's request: log in on the Clinician view.")
-        elif not self.setup_label.text().startswith("Written"):
+            self.setup_label.setText(LOGIN_WORDS)
+        elif not self._writing and not self.setup_label.text().startswith(("Written", "Not written")):
             self.setup_label.setText("")
         self._refresh()
 
     def write_loop(self) -> None:
         prog = self.slot_program()
         if self.model.status.role != "CLINICIAN":
-            self.setup_label.setText("Writing the loop is a clinician's request: log in on the Clinician view.")
+            self.setup_label.setText(LOGIN_WORDS)
             return
         if prog is None:
             self.setup_label.setText("No active program to close the loop on.")
@@ -517,6 +557,7 @@ class EcapView(QWidget):
             return
         program = closed_loop_program(prog, self.target_spin.value(), self.gain_spin.value(), pair)
         self.setup_label.setText("Writing…")
+        self._writing = True
         self.model.record_action("clinician", "closed_loop_setup", f"Closed loop: slot {prog.slot}, sense "
                                  f"{pair[0]},{pair[1]}, target {self.target_spin.value()} uV, gain "
                                  f"{self.gain_spin.value()} uA/uV", {"slot": prog.slot, "sense": list(pair),
@@ -525,8 +566,9 @@ class EcapView(QWidget):
         self.controller.write_program(program)
 
     def _replied(self, reply: ClinicianReply) -> None:
-        if reply.kind != "write" or self.setup_label.text() != "Writing…":
+        if reply.kind != "write" or not self._writing:
             return
+        self._writing = False
         if reply.ok:
             self.setup_label.setText("Written and read back: the loop runs on the active slot.")
         else:
@@ -577,4 +619,4 @@ class EcapView(QWidget):
     def set_presentation(self, on: bool) -> None:
         """In a room the set-up and the sweep (a clinician's controls) are hidden."""
         self.setup_box.setVisible(not on)
-        self.sweep_button.setVisible(not on)
+        self.sweep_box.setVisible(not on)
