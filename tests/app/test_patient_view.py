@@ -389,7 +389,7 @@ def test_a_scenario_of_another_family_switches_to_the_built_in_implant_of_that_f
     assert scenario.family == "DRG"
     wait_device(qtbot, lambda: stim.model.device_model.family == "DRG", timeout=5_000)
     assert stim.worker.link.url == "virtual://builtin-drg"
-    assert stim.model.device.label == "Built-in virtual generator (DRG)"
+    assert stim.model.identity.label == "Built-in virtual generator (DRG)"
 
 
 def test_a_scenario_of_another_family_is_not_played_on_a_stimulator_of_the_wrong_one(

@@ -146,7 +146,7 @@ class EcapView(QWidget):
         middle = QVBoxLayout()
         self.live_plot = plots.plot(page, "Rolling ECAP and current", "The last 10 s of the device's ECAP stream: "
                                     "the ECAP (blue, left) and the amplitude the loop set (orange, right)",
-                                    "ECAP (uV)", "Time (s)")
+                                    "ECAP (uV)", "Time (s, 0 = now)")
         self.live_plot.getPlotItem().getViewBox().setMouseEnabled(x=False, y=False)
         self.window_band = pg.LinearRegionItem((0, 0), orientation="horizontal", movable=False,
                                                brush=pg.mkBrush(*plots.WINDOW_BRUSH), pen=pg.mkPen(None))
@@ -285,7 +285,7 @@ class EcapView(QWidget):
         top.addWidget(self.schedule_edit, 1)
         self.run_button = QPushButton("Run open and closed", page)
         self.run_button.setToolTip("Run the active program on the virtual patient over the postures, with the loop "
-                                   "open and closed (the set-up's target and gain)")
+                                   "open and closed (the target and gain of the set-up page)")
         self.run_button.clicked.connect(self.run_comparison)
         top.addWidget(self.run_button)
         col.addLayout(top)
@@ -434,9 +434,10 @@ class EcapView(QWidget):
         while self.live and self.live[0][0] < now - ROLLING_S:
             self.live.popleft()
         data = np.array(self.live)
-        self.ecap_curve.setData(data[:, 0], data[:, 1])
-        self.amp_curve.setData(data[:, 0], data[:, 2])
-        self.live_plot.getPlotItem().setXRange(now - ROLLING_S, now, padding=0)
+        ago = data[:, 0] - now
+        self.ecap_curve.setData(ago, data[:, 1])
+        self.amp_curve.setData(ago, data[:, 2])
+        self.live_plot.getPlotItem().setXRange(-ROLLING_S, 0.0, padding=0)
         self.live_plot.getPlotItem().setYRange(0.0, self.bar.top_uv(), padding=0)
         self.amp_box.setYRange(0.0, max(1.0, 1.25 * float(data[:, 2].max())), padding=0)
         self._refresh()
@@ -537,6 +538,8 @@ class EcapView(QWidget):
         self.gain_label.setToolTip(f"The loop gain per update, GAIN x S / 1000, with {source}")
         self.gain_label.setStyleSheet("color: #b00020;" if g >= 2.0 else "")
         self.growth_target.setValue(self.target_spin.value())
+        if self.pages.currentIndex() == COMPARE_PAGE:  # a trainer turning the gain up sees it at once
+            self.run_comparison()
         if self.model.status.role != "CLINICIAN":
             self.setup_label.setText(LOGIN_WORDS)
         elif not self._writing and not self.setup_label.text().startswith(("Written", "Not written")):
@@ -582,9 +585,7 @@ class EcapView(QWidget):
             return
         try:
             result = compare(self.patient(), prog, self.model.device_model, schedule=self.schedule_edit.text(),
-                             target_uv=self.target_uv(), gain_ua_per_uv=float(
-                                 prog.closed_loop.gain_ua_per_uv if prog.closed_loop is not None
-                                 and prog.closed_loop.closed else self.gain_spin.value()))
+                             target_uv=self.target_spin.value(), gain_ua_per_uv=self.gain_spin.value())
         except ValueError as exc:
             self.compare_label.setText(f"Cannot run: {exc}")
             return
