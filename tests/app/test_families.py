@@ -122,7 +122,7 @@ def test_gui_unknown_family_names_the_families_and_exits_2() -> None:
     done = _gui("--family", "XYZ", "--screenshot", "/tmp/never.png")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "stimsim gui: --family XYZ: no such family (families: SCS-R, SCS-P, ETS, DRG)"]
+        "stimsim gui: --family XYZ: no such family (families: SCS-R, SCS-P, ETS, DRG, SCS-CL)"]
 
 
 def test_a_scenario_starts_the_implant_of_its_family(monkeypatch: pytest.MonkeyPatch) -> None:

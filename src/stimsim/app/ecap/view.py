@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -92,9 +94,9 @@ class EcapView(QWidget):
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
         outer.addWidget(self.pages, 1)
-        self.pages.addTab(self._live_page(), "Live")
-        self.pages.addTab(self._setup_page(), "Growth curve and set-up")
-        self.pages.addTab(self._compare_page(), "Open vs closed")
+        self.pages.addTab(_scrolled(self._live_page()), "Live")
+        self.pages.addTab(_scrolled(self._setup_page()), "Growth curve and set-up")
+        self.pages.addTab(_scrolled(self._compare_page()), "Open vs closed")
         self.pages.currentChanged.connect(lambda i: self.run_comparison() if i == COMPARE_PAGE else None)
 
         model.ecapMeasured.connect(self._ecap)
@@ -129,6 +131,7 @@ class EcapView(QWidget):
         for i, posture in enumerate(POSTURES):
             button = QPushButton(POSTURE_WORDS[posture], posture_box)
             button.setCheckable(True)
+            button.setAccessibleName(f"Posture: {posture}")
             button.setToolTip(f"Move the virtual patient ({posture}); on a closed-loop stimulator its virtual "
                               "nerve moves with them (SIM POSTURE)")
             button.clicked.connect(lambda _=False, k=posture: self.set_posture(k))
@@ -136,6 +139,7 @@ class EcapView(QWidget):
             self.posture_buttons[posture] = button
             grid.addWidget(button, i // 2, i % 2)
         self.cough_button = QPushButton("Cough", posture_box)
+        self.cough_button.setAccessibleName("Cough")
         self.cough_button.setToolTip("The patient coughs: the cord comes 1.5 mm closer for a second (SIM COUGH)")
         self.cough_button.clicked.connect(self.cough)
         grid.addWidget(self.cough_button, 2, 0, 1, 2)
@@ -212,6 +216,7 @@ class EcapView(QWidget):
             grid.addWidget(QLabel(label), i // 2, 2 * (i % 2))
             grid.addWidget(spin, i // 2, 2 * (i % 2) + 1)
         self.sweep_button = QPushButton("Sweep", box)
+        self.sweep_button.setAccessibleName("Sweep the growth curve")
         self.sweep_button.setToolTip("ECAP SWEEP: the ECAP at each amplitude (clinician, stimulation on); the "
                                      "amplitude returns to where it was")
         self.sweep_button.clicked.connect(self.run_sweep)
@@ -248,6 +253,7 @@ class EcapView(QWidget):
         self.target_spin.valueChanged.connect(self._setup_changed)
         form.addRow(TARGET.label, self.target_spin)
         self.from_curve = QPushButton("Target from the curve", box)
+        self.from_curve.setAccessibleName("Target from the curve")
         self.from_curve.setToolTip("A target a quarter of the way from the ECAP at perception to that at "
                                    "discomfort, on the fitted growth curve")
         self.from_curve.clicked.connect(self.target_from_curve)
@@ -264,6 +270,7 @@ class EcapView(QWidget):
         self.gain_label.setAccessibleName("What the gain does")
         form.addRow(self.gain_label)
         self.write_button = QPushButton("Write closed loop", box)
+        self.write_button.setAccessibleName("Write closed loop")
         self.write_button.setToolTip("Write the active program with LOOP=ECAP, these sense contacts, target and "
                                      "gain (clinician login needed), read it back and compare")
         self.write_button.clicked.connect(self.write_loop)
@@ -284,6 +291,7 @@ class EcapView(QWidget):
         self.schedule_edit.setToolTip("posture:seconds items and cough@second, comma separated (as stimsim loop)")
         top.addWidget(self.schedule_edit, 1)
         self.run_button = QPushButton("Run open and closed", page)
+        self.run_button.setAccessibleName("Run open and closed loop")
         self.run_button.setToolTip("Run the active program on the virtual patient over the postures, with the loop "
                                    "open and closed (the target and gain of the set-up page)")
         self.run_button.clicked.connect(self.run_comparison)
@@ -621,3 +629,13 @@ class EcapView(QWidget):
         """In a room the set-up and the sweep (a clinician's controls) are hidden."""
         self.setup_box.setVisible(not on)
         self.sweep_box.setVisible(not on)
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """A page that scrolls rather than asking the window for its height (a 1024x768 projector)."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setAccessibleName(f"{page.accessibleName() or 'ECAP page'} (scrolls)")
+    return area
