@@ -347,8 +347,9 @@ class EcapView(QWidget):
         self.need_label.setVisible(bool(text))
         self.pages.setEnabled(not text)
         device = (self.model.identity.url, self.model.identity.boot) if self.closed_loop_device else None
-        if device != self._posture_sent_to:
+        if device != self._posture_sent_to:  # another device, or this one restarted
             self._posture_sent_to = device
+            self._streaming = False  # a new device streams nothing until asked
             if device is not None:
                 self.controller.sim_posture(self.model.posture)  # the device's nerve where the patient is
         self._stream(self.isVisible())
