@@ -115,7 +115,7 @@ class EcapView(QWidget):
         row = QHBoxLayout(page)
         row.setContentsMargins(0, 4, 0, 0)
         left_box = QWidget(page)
-        left_box.setMaximumWidth(230)
+        left_box.setMaximumWidth(200)
         left = QVBoxLayout(left_box)
         left.setContentsMargins(0, 0, 0, 0)
         self.bar = EcapBar(page)
@@ -137,13 +137,13 @@ class EcapView(QWidget):
             button.clicked.connect(lambda _=False, k=posture: self.set_posture(k))
             self._posture_group.addButton(button)
             self.posture_buttons[posture] = button
-            grid.addWidget(button, i // 2, i % 2)
+            grid.addWidget(button, i, 0)
         self.cough_button = QPushButton("Cough", posture_box)
         self.cough_button.setAccessibleName("Cough")
         self.cough_button.setToolTip("The patient coughs: the cord comes 1.5 mm closer for a second (SIM COUGH)")
         self.cough_button.clicked.connect(self.cough)
-        grid.addWidget(self.cough_button, 2, 0, 1, 2)
-        left.addWidget(posture_box)
+        grid.addWidget(self.cough_button, len(POSTURES), 0)
+        grid.setRowStretch(len(POSTURES) + 1, 1)
         self.posture_buttons[self.model.posture].setChecked(True)
         row.addWidget(left_box, 0)
 
@@ -164,6 +164,7 @@ class EcapView(QWidget):
         self.amp_box.addItem(self.amp_curve)
         middle.addWidget(self.live_plot, 1)
         row.addLayout(middle, 1)
+        row.addWidget(posture_box, 0)
         return page
 
     def _setup_page(self) -> QWidget:
