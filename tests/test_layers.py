@@ -8,7 +8,7 @@
     generator    protocol, engine, closedloop, patient   (never host; its virtual nerve)
     host         protocol, engine        (never generator)
     conformance  protocol, engine        (it must be able to send what a client never would)
-    app          host, engine, patient, record; app/launch.py may also name the built-in generator
+    app          host, engine, patient, record, closedloop; app/launch.py may also name the built-in generator
     commands     anything
 
 Only app imports PySide6 or pyqtgraph. Imports inside functions count as much as those at
@@ -35,7 +35,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "generator": frozenset({"protocol", "engine", "closedloop", "patient"}),
     "host": frozenset({"protocol", "engine"}),
     "conformance": frozenset({"protocol", "engine"}),
-    "app": frozenset({"host", "engine", "patient", "record"}),
+    "app": frozenset({"host", "engine", "patient", "record", "closedloop"}),
 }
 EXCEPTIONS = {"stimsim.app.launch": frozenset({"generator"})}  #: only the launcher names the built-in generator
 OPEN = frozenset({"", "resources"})  #: the top package (its version), packaged resources

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from stimsim.closedloop import thresholds
 from stimsim.engine.params import Mode, Recharge, family_params
 from stimsim.engine.program import Electrodes, Program
 from stimsim.patient import EventKind, Score, SessionRecord, evaluate, score
@@ -43,6 +44,20 @@ DRG_L4_L5 = {"2": -50, "3": 50, "6": -50, "7": 50}  #: a bipole on lead A (L4) a
 DRG_L4 = {"2": -100, "3": 100}  #: lead A (L4) only: the foot's root, L5, left out
 DISCOMFORT = ((EventKind.DISCOMFORT, 5.0), (EventKind.DISCOMFORT, 9.0))
 
+
+def closed_loop_scenario_program(slot: int) -> Program:
+    """A program of the closed-loop scenario; the closed one at the amplitude its loop settles
+    to lying on the back (E at the target: T + TARGET / S, to the microampere)."""
+    scenario = S.load(S.find("closed-loop-lying-down"))
+    program = next(p for p in scenario.programs if p.slot == slot)
+    loop = program.closed_loop
+    if loop is None or not loop.closed:
+        return program
+    th = thresholds(scenario.patient, program, "supine", False)
+    return replace(program, amplitude_ua=round(1000 * (th.threshold_ma + loop.target_uv / th.slope_uv_per_ma)))
+
+
+
 GOOD: dict[str, Session] = {
     "low-back-left-leg-t8": Session(tonic(BOTH_2, pw=450), 0.7, 30),
     "bilateral-legs-t9-t10": Session(tonic({"4": -50, "12": -50, "3": 25, "5": 25, "11": 25, "13": 25}), 0.7, 30),
@@ -55,6 +70,8 @@ GOOD: dict[str, Session] = {
     "drg-knee-foot-l4-l5": Session(tonic(DRG_L4_L5, rate=20), 0.6, 30),
     # the trial scenarios run on the ETS: no case anode
     "trial-lasting-relief": Session(hf({"7": -100, "8": 100}, 2000), None, 7 * 1440),
+    # the closed loop holds the ECAP at 40 uV lying down: comfortable
+    "closed-loop-lying-down": Session(closed_loop_scenario_program(2), None, 30),
     "trial-relief-fades": Session(tonic({"6": -50, "14": -50, "5": 25, "7": 25, "13": 25, "15": 25}, pw=450), 0.7,
                                   30),
 }
@@ -79,6 +96,9 @@ BAD: dict[str, tuple[Session, str, str]] = {
                                             pw=450, rate=200), 0.7, 30), "battery", "days to ERI"),
     "drg-knee-foot-l4-l5": (Session(tonic(DRG_L4, rate=20), 0.6, 30), "coverage", "covers only"),
     "trial-lasting-relief": (Session(hf({"7": -100, "8": 100}, 2000), None, 30), "relief", "not a responder"),
+    # the open loop keeps the amplitude set sitting: too strong lying down
+    "closed-loop-lying-down": (Session(closed_loop_scenario_program(1), None, 30, events=DISCOMFORT), "safety",
+                               "uncomfortable"),
     "trial-relief-fades": (Session(tonic({"1": -50, "9": -50, "2": 50, "10": 50}), 0.7, 30), "coverage",
                            "covers only"),
 }

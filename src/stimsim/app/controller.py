@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import threading
 
     from ..engine.program import DeviceModel, Program
-    from ..host.results import LogEntry
+    from ..host.results import EcapPoint, EcapReading, LogEntry
     from .records.transfer import Progress, TransferResult
 
 BUILTIN_URL = "virtual://builtin"  #: the built-in virtual generator, registered under this name
@@ -91,3 +91,20 @@ class Controller(Protocol):
         and ``battery_permille`` set a simulating stimulator's contacts and battery to the
         patient's (``SIM FAULT=``, ``SIM BATT=``); a board without SIM is told in words.
         ``at_start``: a start-up job (``stimsim gui --scenario``), queued behind the connection."""
+
+    # --- the ECAP view (the closed-loop family; another family is left alone) ----------------
+    def sim_posture(self, posture: str) -> None:
+        """``SIM POSTURE=``: move the device's virtual nerve with the virtual patient."""
+
+    def sim_cough(self) -> None:
+        """``SIM COUGH``: the CSF depth 1.5 mm less for a second."""
+
+    def ecap_stream(self, on: bool) -> None:
+        """``ECAP STREAM=1/0``: the ``!ECAP`` events reach ``AppModel.ecapMeasured``."""
+
+    def ecap_sweep(self, from_ua: int, to_ua: int, step_ua: int,
+                   done: Callable[[list[EcapPoint] | None, str], None]) -> None:
+        """``ECAP SWEEP``: ``done`` gets the growth curve (or None and why) on the GUI thread."""
+
+    def read_ecap(self, done: Callable[[EcapReading | None], None]) -> None:
+        """``ECAP``: ``done`` gets the reading (None if it could not be read) on the GUI thread."""

@@ -359,8 +359,9 @@ def _screenshot(app: QApplication, stim: StimsimApp, path: Path, started: float)
         stim.shutdown()
         app.quit()
 
-    def settle(*_args: object) -> None:
-        QTimer.singleShot(SCREENSHOT_SETTLE_MS, capture)
+    def settle(*_args: object) -> None:  # a view may ask for longer (the ECAP view: its live stream)
+        face = stim.window.faces.currentWidget()
+        QTimer.singleShot(int(getattr(face, "screenshot_settle_ms", SCREENSHOT_SETTLE_MS)), capture)
 
     if last:
         stim.worker.setupFinished.connect(lambda name, failed: settle() if name == last or failed else None)

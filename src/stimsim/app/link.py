@@ -30,6 +30,7 @@ from ..host.client import (
     ProtocolMismatch,
     StateError,
     TransportError,
+    ecap_point,
 )
 from ..host.client import Status as WireStatus
 from ..host.errors import UnknownVerbError
@@ -45,6 +46,7 @@ BATT_POLL_S = 5.0
 BATT_POLL_CHARGING_S = 1.0  #: while charging the state rises without events (LOW -> OK): read BATT more often
 #: Events after which the battery is read again with the next poll.
 _BATTERY_EVENTS = frozenset({"STIM", "BATT", "CHARGE", "FAULT", "TEST"})
+_ECAP_EVENTS = frozenset({"ECAP", "ECAPPT"})  #: the closed-loop family's ECAP stream and growth curve
 
 Post = Callable[[Callable[[AppModel], None]], None]  #: run a function with the model on the GUI thread
 ClientFactory = Callable[..., Client]
@@ -423,6 +425,11 @@ class DeviceLink:
 
     # --- the client's reader thread ---------------------------------------------------
     def _on_event(self, event: codec.Event) -> None:
+        if event.name in _ECAP_EVENTS:  # ten a second: the ECAP view plots them, the Events list is spared
+            point = ecap_point(event)
+            if point is not None and event.name == "ECAP":
+                self._post(lambda m: m.add_ecap(point))
+            return
         args = tuple((k, v) for k, v in event.args if k is not None)
         values = dict(args)
         text = event_text(event.name, values)
@@ -517,6 +524,26 @@ class DeviceLink:
         """Read BATT now (the battery view asks when it is shown)."""
         self._read_battery(client)
         self.publish(client.status())
+
+    # --- the ECAP view's requests (worker thread; the closed-loop family) ---------------------
+    def closed_loop(self, client: Client) -> bool:
+        """Whether the stimulator is of the closed-loop family (SCS-CL)."""
+        return client.info is not None and client.info.family == P.Family.SCS_CL.value
+
+    def sim_posture(self, client: Client, posture: str) -> None:
+        """Move the device's virtual nerve to ``posture`` (SCS-CL only; another family has none)."""
+        if self.closed_loop(client):
+            client.sim_posture(posture.upper())
+            self.publish(client.status())
+
+    def sim_cough(self, client: Client) -> None:
+        if self.closed_loop(client):
+            client.sim_cough()
+            self.publish(client.status())
+
+    def ecap_stream(self, client: Client, on: bool) -> None:
+        if self.closed_loop(client):
+            client.ecap_stream(on)
 
     # --- files and records --------------------------------------------------------------
     def reread_slots(self, client: Client) -> None:

@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..engine.params import AMP_PATIENT_STEP_UA
+from ..engine.params import AMP_PATIENT_STEP_UA, Family
+from ..patient.model import Patient
 from .clinician.view import ClinicianView
 from .controller import Controller
+from .ecap.view import EcapView
 from .messages import fmt_ma
 from .model import AppModel, Link
 from .patient.view import PatientView
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         self.trial_view = TrialView(model, self.faces)
         self.add_face("trial", self.trial_view, "Trial", "A trial on the external trial stimulator: the trial's "
                       "clock, the pain diary, the verdict and the transfer to the implant")
+        self._add_ecap()
         model.linkChanged.connect(self._title)
         model.identityChanged.connect(self._title)
         self._add_edit_menu()
@@ -343,6 +346,19 @@ class MainWindow(QMainWindow):
         self.clinician = ClinicianView(self.model, self.controller, self.faces)
         self.add_face("clinician", self.clinician, "Clinician",
                       "The clinician programmer: log in, edit, test and save programs")
+
+    def _add_ecap(self) -> None:
+        """The ECAP view: the closed-loop clinician screen (an SCS-CL stimulator); its patient is a
+        closed-loop scenario's, else the device's own reference nerve."""
+        session = self.patient_view.session
+
+        def patient() -> Patient | None:
+            sc = session.scenario
+            return sc.patient if sc is not None and sc.family is Family.SCS_CL else None
+
+        self.ecap_view = EcapView(self.model, self.controller, self.faces, patient=patient)
+        self.add_face("ecap", self.ecap_view, "ECAP", "The closed loop (SCS-CL): the ECAP against its target and "
+                      "window, the growth curve, setting up the loop, posture and cough, open against closed")
 
     def _add_edit_menu(self) -> None:
         """The Edit menu with the clinician's undo and redo (before the View menu)."""

@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, Signal
 
 from ..engine.params import N_SLOTS
 from ..engine.program import DeviceModel, Program
+from ..host.results import EcapPoint
+from ..patient.defaults import POSTURES
 from .messages import battery_percent
 
 
@@ -160,6 +162,8 @@ class AppModel(QObject):
     busyChanged = Signal()  #: requests in flight (the remote shows a wait mark)
     faultsChanged = Signal()  #: lead contact faults the app learned of
     actionRecorded = Signal(object)  #: Action: something the session record keeps
+    postureChanged = Signal()  #: the virtual patient's posture (one for the whole app)
+    ecapMeasured = Signal(object)  #: EcapPoint: an ``!ECAP`` event of the device's stream
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -173,6 +177,7 @@ class AppModel(QObject):
         self.stopping = False
         self.busy = 0
         self.faults: dict[str, str] = {}  #: contact -> OPEN, SHORT or "" (kind not said)
+        self.posture = "sitting"  #: the virtual patient's posture: the Patient and ECAP views' buttons share it
 
     # --- derived views -------------------------------------------------------------
     @property
@@ -258,6 +263,17 @@ class AppModel(QObject):
         if stopping != self.stopping:
             self.stopping = stopping
             self.statusChanged.emit()
+
+    def set_posture(self, posture: str) -> None:
+        """The virtual patient's posture (one of ``patient.POSTURES``); ValueError for another."""
+        if posture not in POSTURES:
+            raise ValueError(f"{posture!r} is not a posture (allowed: {', '.join(POSTURES)})")
+        if posture != self.posture:
+            self.posture = posture
+            self.postureChanged.emit()
+
+    def add_ecap(self, point: EcapPoint) -> None:
+        self.ecapMeasured.emit(point)
 
     def add_console(self, line: ConsoleLine) -> None:
         self.consoleLine.emit(line)

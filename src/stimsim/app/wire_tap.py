@@ -18,6 +18,7 @@ from ..host import lines as codec
 from ..host.limits import MAX_REPLY
 from .model import ConsoleLine
 
+STREAM_EVENT = "!ECAP "  #: the closed-loop family's ECAP stream
 POLL_SEQS_KEPT = 64  #: sequence numbers of recent polls remembered to mark their replies
 _EMPTY_REPLY = "ERR STATE REASON=EMPTY"
 
@@ -67,7 +68,8 @@ class WireTap:
             seq = seq_of(text)
             if seq is not None:
                 self.inflight_since = None
-            self._out(ConsoleLine(now, "<", text, poll=seq in self._poll_seqs))
+            stream = text.startswith(STREAM_EVENT)  # ten a second, periodic as the polls: shown with them
+            self._out(ConsoleLine(now, "<", text, poll=seq in self._poll_seqs or stream))
 
     @contextlib.contextmanager
     def slot_sweep(self) -> Iterator[None]:

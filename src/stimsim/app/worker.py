@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from ..engine.program import DeviceModel, Program
 from ..host.client import Client, ClientError
 from ..host.limits import DEFAULT_PIN
-from ..host.results import LogEntry
+from ..host.results import EcapPoint, EcapReading, LogEntry
 from .controller import BUILTIN_URL
 from .link import ClientFactory, DeviceLink
 from .model import AppModel, Link
@@ -74,6 +74,15 @@ class _Transfer:
 @dataclass(frozen=True)
 class _Setup:
     """Start-up work (loading programs): not a user action, never dropped by STOP."""
+
+    name: str
+    run: Job
+
+
+@dataclass(frozen=True)
+class _ViewWork:
+    """A view's device work (the ECAP view's posture and stream): not a user action, never
+    dropped by STOP, and not a start-up job (``setupFinished`` does not hear of it)."""
 
     name: str
     run: Job
@@ -258,6 +267,8 @@ class DeviceWorker(QObject):
                     self.link.note(f"The programs were not written: {failed}")
             finally:
                 self.setupFinished.emit(job.name, failed or "")
+        elif isinstance(job, _ViewWork):
+            self.link.guarded(job.run, job.name)
         elif isinstance(job, _Transfer):
             job.run(self.link.client)
         elif job is None and self.link.client is not None:
@@ -357,6 +368,43 @@ class DeviceWorker(QObject):
             result = out[0] if out else transfer.TransferResult(failed=failed or "not run")
             self._apply.emit(lambda m: done(result))
         self._jobs.put(_Transfer(name, job))
+
+    # --- the ECAP view (the closed-loop family) ------------------------------------------------
+    def sim_posture(self, posture: str) -> None:
+        """Move the device's virtual nerve to ``posture`` (on SCS-CL; nothing on another family).
+        Queued even before the link is up: a scenario's posture is sent once it is."""
+        self._jobs.put(_ViewWork("posture", lambda c: self.link.sim_posture(c, posture)))
+
+    def sim_cough(self) -> None:
+        self._action("cough", self.link.sim_cough)
+
+    def ecap_stream(self, on: bool) -> None:
+        """Start or stop the ``!ECAP`` events (they reach ``model.ecapMeasured``)."""
+        if self.link.client is not None:
+            self._jobs.put(_ViewWork("ecap-stream", lambda c: self.link.ecap_stream(c, on)))
+
+    def ecap_sweep(self, from_ua: int, to_ua: int, step_ua: int,
+                   done: Callable[[list[EcapPoint] | None, str], None]) -> None:
+        """ECAP SWEEP (clinician, stimulation on): ``done`` gets the growth curve, or None and why."""
+        def job(client: Client | None) -> None:
+            points: list[list[EcapPoint]] = []
+            failed = "No stimulator connected"
+            if client is not None:
+                failed = self.link.guarded(
+                    lambda c: points.append(c.ecap_sweep(from_ua, to_ua, step_ua)), "ECAP sweep") or ""
+            result = points[0] if points else None
+            self._apply.emit(lambda m: done(result, failed))
+        self._jobs.put(_Transfer("ecap sweep", job))
+
+    def read_ecap(self, done: Callable[[EcapReading | None], None]) -> None:
+        """ECAP once: the nerve's threshold and slope, the loop's target; None if not read."""
+        def job(client: Client | None) -> None:
+            out: list[EcapReading] = []
+            if client is not None:
+                self.link.guarded(lambda c: out.append(c.ecap()), "ECAP")
+            reading = out[0] if out else None
+            self._apply.emit(lambda m: done(reading))
+        self._jobs.put(_Transfer("ecap", job))
 
     # --- the patient view: a scenario's programs ---------------------------------------------
     def write_programs(self, programs: tuple[Program, ...], pin: str, select: int | None = None, *,

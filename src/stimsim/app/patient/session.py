@@ -43,6 +43,9 @@ POSTURE_ASK = {"sitting": "Please sit up", "standing": "Please stand up", "supin
                "prone": "Please lie on your front"}
 POSTURE_SAY = {"sitting": "sitting", "standing": "standing", "supine": "lying on my back",
                "prone": "lying on my front"}
+#: Under a closed loop the patient answers a posture change once the loop has answered it:
+#: SIM POSTURE has gone out and a STATUS poll (``worker.POLL_S``) has brought the loop's amplitude.
+LOOP_SETTLE_MS = 600
 QUESTIONS = {"where": "Where do you feel it?", "strength": "How strong is it?", "pain": "Rate your pain, 0 to 10."}
 
 
@@ -102,6 +105,12 @@ class PatientSession(QObject):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._last_tick = 0.0
+        self._asking = False  #: the posture change came from ``ask`` (the clinician's line is said there)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(LOOP_SETTLE_MS)
+        self._settle.timeout.connect(self._take_posture)
+        model.postureChanged.connect(self._posture_moved)
         model.statusChanged.connect(self.refresh)
         model.slotsChanged.connect(self.refresh)
         model.linkChanged.connect(self.refresh)
@@ -116,7 +125,10 @@ class PatientSession(QObject):
               pin: str = DEFAULT_PIN) -> None:
         """Load ``scenario``'s patient, reset the session, and put its programs on the stimulator via ``write``."""
         self.scenario = scenario
+        self._key = None
+        self._settle.stop()
         self.posture = scenario.params.posture
+        self.model.set_posture(self.posture)  # one posture for the app: the ECAP view's buttons too
         self.relief = Relief(scenario.params)
         self.sim_s = self.ran_s = 0.0
         self.history = ([0.0], [0.0], [scenario.params.baseline_vas])
@@ -155,6 +167,8 @@ class PatientSession(QObject):
         before_program = self._key[0] if self._key is not None else None
         before_response = self.response
         posture_only = self._key is not None and self._key[:2] == key[:2]
+        loop_only = (not posture_only and self._key is not None and self._key[1:] == key[1:]
+                     and _loop_moved(self.program, program))
         self._key = key
         self.program = program
         self.problem = ""
@@ -167,7 +181,11 @@ class PatientSession(QObject):
                 self.problem = str(exc)
         self.response = response
         self.changed_at = time.perf_counter()
-        if not posture_only:
+        if loop_only:  # the loop's amplitude of the moment: the patient speaks when the feeling changes
+            self._judge(response)
+            if response is None or before_response is None or response.says != before_response.says:
+                self._say("patient", self._reply_to_loop(before_response, response))
+        elif not posture_only:
             if program != before_program:
                 self.ran_s = 0.0
                 if program is not None:
@@ -194,6 +212,32 @@ class PatientSession(QObject):
             return f"I don't feel anything. ({self.problem})"
         return response.says
 
+    def _reply_to_loop(self, before: Response | None, after: Response | None) -> str:
+        if after is None:
+            return "I don't feel anything."
+        if before is not None and before.sensation == UNCOMFORTABLE and after.sensation != UNCOMFORTABLE:
+            return f"That's better. {after.says}"
+        return after.says
+
+    def _posture_moved(self) -> None:
+        """The app's posture moved (the Patient or the ECAP view): under a closed loop the patient
+        answers once the loop has; otherwise at once."""
+        if not self.active or self._key is None or self.model.posture == self.posture:
+            return
+        if not self._asking:
+            self._say("clinician", POSTURE_ASK[self.model.posture] + ".")
+        program = self.model.output_program()
+        if program is not None and program.closed_loop is not None and program.closed_loop.closed:
+            self._settle.start()
+        else:
+            self._take_posture()
+
+    def _take_posture(self) -> None:
+        self._settle.stop()
+        if self.active and self.model.posture != self.posture:
+            self.posture = self.model.posture
+            self.refresh()
+
     def _reply_to_posture(self, before: Response | None, after: Response | None) -> str:
         now = f"Now I'm {POSTURE_SAY[self.posture]}."
         if after is None or before is None:
@@ -219,11 +263,14 @@ class PatientSession(QObject):
             raise ValueError("start a scenario first")
         if question in POSTURES:
             self._say("clinician", POSTURE_ASK[question] + ".")
-            if question == self.posture:
+            if question == self.model.posture:
                 self._say("patient", f"I'm already {POSTURE_SAY[question]}.")
             else:
-                self.posture = question
-                self.refresh()
+                self._asking = True
+                try:
+                    self.model.set_posture(question)
+                finally:
+                    self._asking = False
             return self.dialogue[-1].text
         if question not in QUESTIONS:
             raise ValueError(f"{question!r} is not a question (ask one of {', '.join([*QUESTIONS, *POSTURES])})")
@@ -336,6 +383,13 @@ class PatientSession(QObject):
         self.scored.emit(result)
         self.changed.emit()
         return result
+
+
+def _loop_moved(before: Program | None, after: Program | None) -> bool:
+    """The same closed-loop program at another amplitude: the loop moved it, not the clinician."""
+    if before is None or after is None or after.closed_loop is None or not after.closed_loop.closed:
+        return False
+    return before.with_amplitude(after.amplitude_ua) == after
 
 
 def _program_words(program: Program) -> str:

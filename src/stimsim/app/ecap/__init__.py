@@ -1,0 +1,1 @@
+"""The ECAP view: the closed-loop clinician screen of an SCS-CL stimulator."""
