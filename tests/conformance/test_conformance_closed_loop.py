@@ -3,7 +3,6 @@ another family, and fail on a closed-loop device that breaks their rules."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from collections.abc import Callable
