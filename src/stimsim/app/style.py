@@ -43,9 +43,15 @@ def icon(name: str, color: str = "#1c2733") -> QIcon:
     return out
 
 
+_APPLIED = "stimsimStyleScale"  #: the application property holding the scale the style was applied at
+
+
 def apply_style(app: QApplication, *, presentation: bool = False) -> float:
     """Fonts and the style sheet for the whole app; returns the font scale used."""
     scale = PRESENTATION_SCALE if presentation else 1.0
+    if app.property(_APPLIED) == scale:
+        return scale  # already so: setting it again would re-polish every widget there is
+    app.setProperty(_APPLIED, scale)
     app.setStyle("Fusion")
     font = QFont("DejaVu Sans")
     font.setPointSizeF(10.0 * scale)
