@@ -122,7 +122,12 @@ def test_libfuzzer_finds_nothing(tmp_path: Path) -> None:
     for i, chunk in enumerate(corpus(200, SEED + 1).split(b"@CLINICIAN\n")):
         (seeds / f"seed{i}").write_bytes(b"\x01" + chunk)
     result = subprocess.run([str(BUILD / "fuzz" / "fuzz_line"), "-seed=1", "-runs=100000", "-max_total_time=5",
-                             "-max_len=2048", str(seeds)], capture_output=True, timeout=120, check=False,
+                             "-max_len=2048",
+                             # The stub allocates nothing: any one malloc over 64 MB is a finding. The
+                             # process's RSS (sanitizer shadow and quarantine, libFuzzer's own corpus)
+                             # once passed the 2 GB default on a loaded machine with a live heap of
+                             # ~130 KB; the limit is for the stub's memory, not the machine's load.
+                             "-malloc_limit_mb=64", "-rss_limit_mb=4096", str(seeds)], capture_output=True, timeout=120, check=False,
                             cwd=tmp_path)
     stderr = result.stderr.decode(errors="replace")
     assert result.returncode == 0, stderr[-3000:]
