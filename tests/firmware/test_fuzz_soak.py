@@ -127,8 +127,8 @@ def test_libfuzzer_finds_nothing(tmp_path: Path) -> None:
                              # process's RSS (sanitizer shadow and quarantine, libFuzzer's own corpus)
                              # once passed the 2 GB default on a loaded machine with a live heap of
                              # ~130 KB; the limit is for the stub's memory, not the machine's load.
-                             "-malloc_limit_mb=64", "-rss_limit_mb=4096", str(seeds)], capture_output=True, timeout=120, check=False,
-                            cwd=tmp_path)
+                             "-malloc_limit_mb=64", "-rss_limit_mb=4096", str(seeds)],
+                            capture_output=True, timeout=120, check=False, cwd=tmp_path)
     stderr = result.stderr.decode(errors="replace")
     assert result.returncode == 0, stderr[-3000:]
     assert re.search(r"Done \d+ runs", stderr), stderr[-1000:]
