@@ -68,15 +68,19 @@ Mode.BURST = Mode.new("burst")
 Mode.HF = Mode.new("hf")
 
 
-class Recharge(StrEnum):
-    """How the charge of the cathodic phase is recovered."""
-
-    ACTIVE = "active"
-    PASSIVE = "passive"
+class WireChoice(StrEnum):
+    """A choice named in lower case in files and upper case on the wire."""
 
     @property
     def wire(self) -> str:
         return self.value.upper()
+
+
+class Recharge(WireChoice):
+    """How the charge of the cathodic phase is recovered."""
+
+    ACTIVE = "active"
+    PASSIVE = "passive"
 
 
 class Family(StrEnum):
@@ -545,15 +549,11 @@ def patient_step(family: Family, mode: Mode, key: str, value: int, steps: int) -
 # --- closed loop ---------------------------------------------------------------------
 
 
-class LoopMode(StrEnum):
+class LoopMode(WireChoice):
     """How a closed-loop family sets the amplitude: as programmed, or held to an ECAP target."""
 
     OPEN = "open"
     ECAP = "ecap"
-
-    @property
-    def wire(self) -> str:
-        return self.value.upper()
 
 
 class ValueKind(StrEnum):

@@ -16,6 +16,7 @@ from ..engine import params as EP
 from ..engine.files import quote_key, shown
 from . import regions as RG
 from . import spine
+from .leads import lead_carrying
 
 #: The roots a DRG lead may lie at, head to foot.
 ROOTS = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
@@ -84,12 +85,9 @@ class DrgLeads:
 
     def lead_of(self, contact: str) -> DrgLead:
         """The lead carrying ``contact``; ValueError when the patient has no such lead or it is no DRG contact."""
-        for name, contacts in LEAD_CONTACTS.items():
-            if contact in contacts:
-                for lead in self.leads:
-                    if lead.name == name:
-                        return lead
-                raise ValueError(f"contact {contact} is on lead {name}, which this patient does not have")
+        lead = lead_carrying(contact, self.leads, LEAD_CONTACTS)
+        if lead is not None:
+            return lead
         if contact == EP.CASE:
             raise ValueError("the DRG implant has no case to use as an anode")
         raise ValueError(f"{contact} is not a contact of a DRG lead")

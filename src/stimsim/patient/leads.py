@@ -8,7 +8,9 @@ of the cathodes' levels and lateral offsets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from ..engine import params as EP
 from ..engine.program import Electrodes
@@ -16,6 +18,26 @@ from . import spine
 from .defaults import Params
 
 LEAD_CONTACTS = {"A": EP.LEAD_A, "B": EP.LEAD_B}
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+L = TypeVar("L", bound=_Named)
+
+
+def lead_carrying(contact: str, leads: Sequence[L], lead_contacts: Mapping[str, Sequence[str]]) -> L | None:
+    """The implanted lead carrying ``contact`` (SCS or DRG leads alike); None when ``contact``
+    is on no lead of ``lead_contacts``; ValueError when it is on a lead the patient lacks."""
+    for name, contacts in lead_contacts.items():
+        if contact in contacts:
+            for lead in leads:
+                if lead.name == name:
+                    return lead
+            raise ValueError(f"contact {contact} is on lead {name}, which this patient does not have")
+    return None
 MONOPOLE = "monopole"
 LONGITUDINAL = "longitudinal"
 TRANSVERSE = "transverse"
@@ -49,13 +71,10 @@ class Leads:
 
     def lead_of(self, contact: str) -> Lead:
         """The lead carrying ``contact``; ValueError when the patient has no such lead."""
-        for name, contacts in LEAD_CONTACTS.items():
-            if contact in contacts:
-                for lead in self.leads:
-                    if lead.name == name:
-                        return lead
-                raise ValueError(f"contact {contact} is on lead {name}, which this patient does not have")
-        raise ValueError(f"{contact} is not a lead contact")
+        lead = lead_carrying(contact, self.leads, LEAD_CONTACTS)
+        if lead is None:
+            raise ValueError(f"{contact} is not a lead contact")
+        return lead
 
     def contact_levels(self, params: Params) -> dict[str, float]:
         """Every contact's level ordinal, by contact."""
